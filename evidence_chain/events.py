@@ -1,0 +1,184 @@
+"""Incoming events: validation, and the canonical record that becomes a leaf of the log.
+
+The record format is frozen once released (see ``docs/evidence-record.md``). A record is the
+exact object whose RFC 8785 canonical bytes are hashed into the leaf::
+
+    {"v": 1, "tenant": ..., "event_id": ..., "type": ..., "subject": ..., "subject_seq": n,
+     "prev_leaf_hash": hex | null, "occurred_at": ..., "received_at": ..., "actor": ...,
+     "data": {...}}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from evidence_chain.canonical import canonicalize
+from evidence_chain.errors import CanonicalizationError, ValidationError
+
+RECORD_VERSION = 1
+TYPE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
+SUBJECT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+=-]{0,255}$")
+IDEMPOTENCY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")
+ALLOWED_FIELDS = frozenset({"type", "subject", "occurred_at", "actor", "data", "idempotency_key"})
+# RFC 3339 date-time: full date, "T" (any case), time with optional fraction, Z or offset.
+RFC3339 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$"
+)
+MAX_ACTOR_LENGTH = 512
+
+
+@dataclass(frozen=True)
+class EventInput:
+    """One validated event as submitted by a client (before sequencing)."""
+
+    type: str
+    subject: str
+    occurred_at: str
+    actor: Any
+    data: Any
+    idempotency_key: str | None
+
+
+def format_time(moment: datetime) -> str:
+    """Format an aware datetime as RFC 3339 UTC with microseconds, the only form records use."""
+    if moment.tzinfo is None:
+        raise ValueError("format_time requires an aware datetime")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_rfc3339(value: str) -> datetime:
+    """Parse an RFC 3339 date-time (with a zone) into an aware datetime; raise ValueError."""
+    match = RFC3339.match(value)
+    if not match:
+        raise ValueError("not an RFC 3339 date-time with a time zone")
+    text = value.upper().replace("Z", "+00:00")
+    frac = match.group(7)
+    if frac and len(frac) > 7:  # Python keeps microseconds; drop the digits beyond them.
+        text = text.replace(frac, frac[:7], 1)
+    parsed = datetime.fromisoformat(text)
+    if parsed.tzinfo is None:  # pragma: no cover - the pattern requires a zone
+        raise ValueError("a time zone is required")
+    return parsed
+
+
+def _field_error(index: int | None, field: str, message: str) -> ValidationError:
+    where = f"event {index}" if index is not None else "event"
+    details: dict[str, Any] = {"field": field}
+    if index is not None:
+        details["index"] = index
+    return ValidationError(f"{where}: {field}: {message}", details=details)
+
+
+def parse_event(raw: Any, index: int | None = None) -> EventInput:
+    """Validate one submitted event object; raise ValidationError naming the event and field."""
+    if not isinstance(raw, Mapping):
+        raise _field_error(index, "(event)", "must be a JSON object")
+    unknown = sorted(set(raw) - ALLOWED_FIELDS)
+    if unknown:
+        raise _field_error(index, unknown[0], "unknown field")
+    etype = raw.get("type")
+    if not isinstance(etype, str) or not TYPE_PATTERN.match(etype):
+        raise _field_error(
+            index, "type", "required; 1-128 characters of letters, digits and . _ : / -"
+        )
+    subject = raw.get("subject")
+    if not isinstance(subject, str) or not SUBJECT_PATTERN.match(subject):
+        raise _field_error(
+            index, "subject", "required; 1-256 characters of letters, digits and . _ : @ / + = -"
+        )
+    occurred = raw.get("occurred_at")
+    if not isinstance(occurred, str):
+        raise _field_error(index, "occurred_at", "required; an RFC 3339 date-time")
+    try:
+        occurred_at = format_time(parse_rfc3339(occurred))
+    except ValueError as exc:
+        raise _field_error(index, "occurred_at", f"{exc}: {occurred!r}") from None
+    actor = raw.get("actor")
+    if actor is not None and not isinstance(actor, str | dict):
+        raise _field_error(index, "actor", "must be a string or an object")
+    if isinstance(actor, str) and not 0 < len(actor) <= MAX_ACTOR_LENGTH:
+        raise _field_error(index, "actor", f"must be 1-{MAX_ACTOR_LENGTH} characters")
+    data = raw.get("data", {})
+    if not isinstance(data, dict):
+        raise _field_error(index, "data", "must be a JSON object")
+    key = raw.get("idempotency_key")
+    if key is not None and (not isinstance(key, str) or not IDEMPOTENCY_PATTERN.match(key)):
+        raise _field_error(index, "idempotency_key", "must be 1-200 printable ASCII characters")
+    return EventInput(
+        type=etype,
+        subject=subject,
+        occurred_at=occurred_at,
+        actor=actor,
+        data=data,
+        idempotency_key=key,
+    )
+
+
+def parse_events(body: Any, max_batch: int) -> list[EventInput]:
+    """Validate a request body: one event object or ``{"events": [...]}`` of at most max_batch."""
+    if isinstance(body, Mapping) and "events" in body:
+        if set(body) != {"events"}:
+            raise ValidationError(
+                "a batch body holds only the key 'events'", details={"field": "events"}
+            )
+        items = body["events"]
+        if not isinstance(items, list):
+            raise ValidationError("'events' must be an array", details={"field": "events"})
+        if not items:
+            raise ValidationError("'events' must not be empty", details={"field": "events"})
+        if len(items) > max_batch:
+            raise ValidationError(
+                f"at most {max_batch} events per request, got {len(items)}",
+                details={"field": "events", "max": max_batch, "got": len(items)},
+            )
+        return [parse_event(item, i) for i, item in enumerate(items)]
+    return [parse_event(body, None)]
+
+
+def build_record(
+    *,
+    tenant: str,
+    event_id: str,
+    event: EventInput,
+    subject_seq: int,
+    prev_leaf_hash: bytes | None,
+    received_at: str,
+) -> dict[str, Any]:
+    """The canonical record of one event, as hashed into its leaf (format v1)."""
+    return {
+        "v": RECORD_VERSION,
+        "tenant": tenant,
+        "event_id": event_id,
+        "type": event.type,
+        "subject": event.subject,
+        "subject_seq": subject_seq,
+        "prev_leaf_hash": prev_leaf_hash.hex() if prev_leaf_hash is not None else None,
+        "occurred_at": event.occurred_at,
+        "received_at": received_at,
+        "actor": event.actor,
+        "data": event.data,
+    }
+
+
+def request_fingerprint(event: EventInput, index: int | None = None) -> bytes:
+    """SHA-256 of the canonical form of what the client sent; same key, other body: conflict."""
+    payload = {
+        "type": event.type,
+        "subject": event.subject,
+        "occurred_at": event.occurred_at,
+        "actor": event.actor,
+        "data": event.data,
+    }
+    try:
+        return hashlib.sha256(canonicalize(payload)).digest()
+    except CanonicalizationError as exc:
+        where = f"event {index}" if index is not None else "event"
+        details: dict[str, Any] = {"field": "data", "reason": exc.message}
+        if index is not None:
+            details["index"] = index
+        raise ValidationError(f"{where}: {exc.message}", details=details) from None

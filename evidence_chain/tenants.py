@@ -1,0 +1,88 @@
+"""Tenants and their API keys. Keys are shown once at creation; only their SHA-256 is kept."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, insert, select
+
+from evidence_chain.errors import AuthenticationError, ValidationError
+from evidence_chain.models import ApiKey, Tenant
+
+TENANT = Tenant.__table__  # type: ignore[attr-defined]
+API_KEY = ApiKey.__table__  # type: ignore[attr-defined]
+KEY_PREFIX = "stk_"
+
+
+@dataclass(frozen=True)
+class TenantRef:
+    """The authenticated tenant of a request."""
+
+    id: int
+    public_id: str
+    name: str
+
+
+def hash_key(key: str) -> bytes:
+    """The stored form of an API key (keys are 256-bit random, so a plain hash suffices)."""
+    return hashlib.sha256(key.encode("utf-8")).digest()
+
+
+def create_tenant(engine: Engine, name: str) -> tuple[TenantRef, str]:
+    """Create a tenant with one API key; return it and the key, which is never stored."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise ValidationError("a tenant name is 1-200 characters", details={"field": "name"})
+    now = datetime.now(UTC)
+    public_id = "tn_" + secrets.token_hex(8)
+    with engine.begin() as conn:
+        tenant_id = conn.execute(
+            insert(TENANT)
+            .values(public_id=public_id, name=name, created_at=now)
+            .returning(TENANT.c.id)
+        ).scalar_one()
+        key = _new_key(conn, tenant_id, now)
+    return TenantRef(int(tenant_id), public_id, name), key
+
+
+def add_key(engine: Engine, public_id: str) -> str:
+    """Issue another API key for an existing tenant (for rotation)."""
+    now = datetime.now(UTC)
+    with engine.begin() as conn:
+        row = conn.execute(select(TENANT.c.id).where(TENANT.c.public_id == public_id)).first()
+        if row is None:
+            raise ValidationError(f"no tenant {public_id!r}", details={"tenant": public_id})
+        return _new_key(conn, int(row.id), now)
+
+
+def _new_key(conn: Connection, tenant_id: int, now: datetime) -> str:
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    conn.execute(
+        insert(API_KEY).values(
+            tenant_id=tenant_id, key_hash=hash_key(key), prefix=key[:10], created_at=now
+        )
+    )
+    return key
+
+
+def authenticate(engine: Engine, key: str) -> TenantRef:
+    """The tenant owning an active API key; AuthenticationError for anything else."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            select(TENANT.c.id, TENANT.c.public_id, TENANT.c.name)
+            .join(API_KEY, API_KEY.c.tenant_id == TENANT.c.id)
+            .where(API_KEY.c.key_hash == hash_key(key), API_KEY.c.revoked_at.is_(None))
+        ).first()
+    if row is None:
+        raise AuthenticationError("unknown or revoked API key")
+    return TenantRef(int(row.id), row.public_id, row.name)
+
+
+def list_tenants(engine: Engine) -> list[TenantRef]:
+    """All tenants, oldest first."""
+    with engine.connect() as conn:
+        rows = conn.execute(select(TENANT).order_by(TENANT.c.id)).all()
+    return [TenantRef(int(r.id), r.public_id, r.name) for r in rows]
