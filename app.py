@@ -1,0 +1,46 @@
+"""Sealtrail's Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from evidence_chain.config import Settings, load_settings
+from evidence_chain.instance import Instance, open_instance
+
+
+def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
+    """Build the application.
+
+    ``config`` is a mapping of the same names as the environment (``EVIDENCE_HOME``,
+    ``DATABASE_URL``, ...) or a ready :class:`Settings`; by default the environment is read.
+    The instance (database, keys) is opened on first use, so CLI commands such as
+    ``init`` work before it exists.
+    """
+    settings = config if isinstance(config, Settings) else load_settings(config)
+    app = Flask(__name__, static_folder=None)
+    app.config["SEALTRAIL_SETTINGS"] = settings
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    from web import api, cli, errors
+
+    errors.init_app(app)
+    api.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+def get_instance(app: Flask) -> Instance:
+    """The app's instance, opened on first use and shared by its requests."""
+    instance = app.extensions.get("sealtrail")
+    if instance is None:
+        instance = open_instance(app.config["SEALTRAIL_SETTINGS"])
+        app.extensions["sealtrail"] = instance
+    return instance

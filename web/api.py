@@ -1,0 +1,196 @@
+"""The JSON API, version 1. Thin: parse, call one domain function, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+
+from app import get_instance
+from evidence_chain.canonical import parse_json
+from evidence_chain.errors import CanonicalizationError, NotFoundError, ValidationError
+from evidence_chain.events import parse_events
+from evidence_chain.instance import Instance
+from web.auth import current_tenant, require_tenant
+from web.openapi import openapi_document
+
+bp = Blueprint("api", __name__)
+
+
+def _instance() -> Instance:
+    return get_instance(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def _json_body() -> Any:
+    if not request.is_json:
+        raise ValidationError(
+            "send the body as JSON with 'Content-Type: application/json'",
+            details={"content_type": request.content_type},
+        )
+    raw = request.get_data(cache=False)
+    try:
+        return parse_json(raw)
+    except CanonicalizationError as exc:
+        raise ValidationError(f"the body is not valid JSON: {exc.message}") from None
+
+
+def _int_arg(name: str, *, default: int | None = None, minimum: int = 0) -> int | None:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    if not raw.isdigit() or len(raw) > 19:
+        raise ValidationError(
+            f"query parameter {name!r} must be a non-negative integer", details={"field": name}
+        )
+    value = int(raw)
+    if value < minimum:
+        raise ValidationError(
+            f"query parameter {name!r} must be at least {minimum}", details={"field": name}
+        )
+    return value
+
+
+def _hexes(items: list[bytes]) -> list[str]:
+    return [h.hex() for h in items]
+
+
+@bp.get("/healthz")
+def healthz() -> Response:
+    """Liveness and readiness: the database answers and the log is readable."""
+    inst = _instance()
+    latest = inst.ledger.latest_checkpoint()
+    return jsonify(
+        {
+            "status": "ok",
+            "tree_size": inst.ledger.tree_size(),
+            "checkpoint_size": latest.tree_size if latest else 0,
+        }
+    )
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI 3 description of this API."""
+    return jsonify(openapi_document(request.host_url.rstrip("/")))
+
+
+@bp.get("/api/v1/log")
+def log_info() -> Response:
+    """The log's origin and the note verifier key its checkpoints are signed with."""
+    ledger = _instance().ledger
+    return jsonify({"origin": ledger.key.origin, "public_key": ledger.key.verifier_key})
+
+
+@bp.post("/api/v1/events")
+@require_tenant
+def push_events() -> tuple[Response, int]:
+    """Append one event or a batch; 201 once every record is committed."""
+    inst = _instance()
+    events = parse_events(_json_body(), inst.settings.max_batch)
+    tenant = current_tenant()
+    receipts = inst.ledger.append(tenant.id, tenant.public_id, events)
+    return jsonify({"receipts": [r.to_json() for r in receipts]}), 201
+
+
+@bp.get("/api/v1/events/<event_id>")
+@require_tenant
+def get_event(event_id: str) -> Response:
+    """One event: its leaf and the exact record that was hashed."""
+    event = _instance().ledger.get_event(current_tenant().id, event_id)
+    return jsonify(
+        {
+            "event_id": event.event_id,
+            "leaf_index": event.leaf_index,
+            "leaf_hash": event.leaf_hash.hex(),
+            "record": event.record,
+        }
+    )
+
+
+@bp.get("/api/v1/events/<event_id>/proof")
+@require_tenant
+def event_proof(event_id: str) -> Response:
+    """An inclusion proof of the event against the latest or the named checkpoint."""
+    tree_size = _int_arg("tree_size", minimum=1)
+    proof = _instance().ledger.inclusion_proof(current_tenant().id, event_id, tree_size)
+    return jsonify(
+        {
+            "leaf_index": proof.leaf_index,
+            "tree_size": proof.tree_size,
+            "leaf_hash": proof.leaf_hash.hex(),
+            "inclusion_proof": _hexes(proof.proof),
+            "root": proof.checkpoint.root.hex(),
+            "checkpoint": proof.checkpoint.note,
+        }
+    )
+
+
+@bp.get("/api/v1/checkpoints/latest")
+def latest_checkpoint() -> Response:
+    """The newest signed checkpoint."""
+    cp = _instance().ledger.latest_checkpoint()
+    if cp is None:
+        raise NotFoundError("no checkpoint has been signed yet")
+    return jsonify(cp.to_json())
+
+
+@bp.get("/api/v1/checkpoints/<int:tree_size>")
+def checkpoint_at(tree_size: int) -> Response:
+    """The checkpoint signed at exactly this tree size."""
+    return jsonify(_instance().ledger.checkpoint(tree_size).to_json())
+
+
+@bp.get("/api/v1/proofs/consistency")
+def consistency() -> Response:
+    """A consistency proof between two signed checkpoints."""
+    first = _int_arg("first")
+    second = _int_arg("second")
+    if first is None or second is None:
+        raise ValidationError(
+            "query parameters 'first' and 'second' (tree sizes) are required",
+            details={"field": "first" if first is None else "second"},
+        )
+    proof = _instance().ledger.consistency_proof(first, second)
+    return jsonify(
+        {
+            "first": first,
+            "second": second,
+            "proof": _hexes(proof.proof),
+            "first_root": proof.first.root.hex(),
+            "second_root": proof.second.root.hex(),
+        }
+    )
+
+
+@bp.get("/api/v1/subjects/<path:subject>/events")
+@require_tenant
+def subject_events(subject: str) -> Response:
+    """A subject's events in chain order, each with its link to the previous one."""
+    after = _int_arg("after")
+    limit = _int_arg("limit", default=1000, minimum=1) or 1000
+    limit = min(limit, 1000)
+    events = _instance().ledger.subject_events(
+        current_tenant().id, subject, after=-1 if after is None else after, limit=limit
+    )
+    if not events and after is None:
+        raise NotFoundError(f"no events for subject {subject!r}", details={"subject": subject})
+    items = [
+        {
+            "event_id": e.event_id,
+            "leaf_index": e.leaf_index,
+            "leaf_hash": e.leaf_hash.hex(),
+            "subject_seq": e.record["subject_seq"],
+            "prev_leaf_hash": e.record["prev_leaf_hash"],
+            "record": e.record,
+        }
+        for e in events
+    ]
+    body: dict[str, Any] = {"subject": subject, "events": items, "next_after": None}
+    if len(items) == limit:
+        body["next_after"] = items[-1]["subject_seq"]
+    return jsonify(body)
+
+
+def init_app(app: Flask) -> None:
+    """Register the API blueprint."""
+    app.register_blueprint(bp)

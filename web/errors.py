@@ -1,0 +1,69 @@
+"""The one place where errors become the JSON error envelope.
+
+``{"error": {"code": ..., "message": ..., "details": {...}}}`` with the HTTP status of the
+error's class. Anything unexpected is logged with its traceback and answered with a 500
+envelope that says nothing of the internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, Response, jsonify
+from werkzeug.exceptions import HTTPException
+
+from evidence_chain.errors import EvidenceError
+
+log = logging.getLogger(__name__)
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
+
+
+def envelope(
+    status: int, code: str, message: str, details: dict[str, Any] | None = None
+) -> Response:
+    """A JSON error response in the service's envelope."""
+    response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    response.status_code = status
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Register the error handlers."""
+
+    @app.errorhandler(EvidenceError)
+    def _evidence_error(exc: EvidenceError) -> Response:
+        if exc.status >= 500:
+            log.error("%s: %s %s", exc.code, exc.message, exc.details)
+        return envelope(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        code = HTTP_CODES.get(status, "http_error")
+        message = exc.description or exc.name
+        if status == 413:
+            limit = app.config.get("MAX_CONTENT_LENGTH")
+            message = f"the request body is larger than the limit of {limit} bytes"
+            return envelope(status, code, message, {"limit": limit})
+        response = envelope(status, code, message)
+        if status == 405 and exc.get_response().headers.get("Allow"):
+            response.headers["Allow"] = exc.get_response().headers["Allow"]
+        return response
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Response:
+        log.exception("unexpected error")
+        return envelope(500, "internal_error", "an internal error occurred; it has been logged")

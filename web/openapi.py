@@ -1,0 +1,253 @@
+"""The OpenAPI 3.1 description of the JSON API, served at ``/api/v1/openapi.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+HEX32 = {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "32 bytes, lowercase hex"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERRORS = {
+    "400": _json(_ref("Error"), "Invalid request; details name the event and field"),
+    "401": _json(_ref("Error"), "Missing or unknown API key"),
+    "404": _json(_ref("Error"), "Not found (or another tenant's)"),
+}
+
+
+def openapi_document(server_url: str) -> dict[str, Any]:
+    """Build the document for a server reachable at ``server_url``."""
+    tree_size = {"name": "tree_size", "in": "query", "schema": {"type": "integer", "minimum": 1}}
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Sealtrail evidence API",
+            "version": "1.0.0",
+            "description": (
+                "Append-only RFC 9162 evidence log with signed checkpoints (C2SP "
+                "tlog-checkpoint). Hashes are lowercase hex. Errors use the envelope "
+                '{"error": {"code", "message", "details"}}.'
+            ),
+        },
+        "servers": [{"url": server_url}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "required": ["code", "message", "details"],
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                                "details": {"type": "object"},
+                            },
+                        }
+                    },
+                },
+                "Event": {
+                    "type": "object",
+                    "required": ["type", "subject", "occurred_at"],
+                    "additionalProperties": False,
+                    "properties": {
+                        "type": {"type": "string", "maxLength": 128, "example": "contract.signed"},
+                        "subject": {"type": "string", "maxLength": 256, "example": "contract-42"},
+                        "occurred_at": {"type": "string", "format": "date-time"},
+                        "actor": {"oneOf": [{"type": "string"}, {"type": "object"}]},
+                        "data": {"type": "object"},
+                        "idempotency_key": {"type": "string", "maxLength": 200},
+                    },
+                },
+                "Receipt": {
+                    "type": "object",
+                    "properties": {
+                        "event_id": {"type": "string", "format": "uuid"},
+                        "leaf_index": {"type": "integer"},
+                        "leaf_hash": HEX32,
+                    },
+                },
+                "Checkpoint": {
+                    "type": "object",
+                    "properties": {
+                        "tree_size": {"type": "integer"},
+                        "root": HEX32,
+                        "checkpoint": {"type": "string", "description": "C2SP signed note"},
+                    },
+                },
+            },
+        },
+        "paths": {
+            "/healthz": {"get": {"summary": "Health", "responses": {"200": {"description": "OK"}}}},
+            "/api/v1/log": {
+                "get": {
+                    "summary": "The log's origin and checkpoint verifier key",
+                    "responses": {"200": {"description": "origin and public_key (vkey)"}},
+                }
+            },
+            "/api/v1/events": {
+                "post": {
+                    "summary": "Push one event or a batch of up to 1,000",
+                    "security": [{"bearer": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "oneOf": [
+                                        _ref("Event"),
+                                        {
+                                            "type": "object",
+                                            "required": ["events"],
+                                            "properties": {
+                                                "events": {
+                                                    "type": "array",
+                                                    "minItems": 1,
+                                                    "maxItems": 1000,
+                                                    "items": _ref("Event"),
+                                                }
+                                            },
+                                        },
+                                    ]
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "201": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "receipts": {"type": "array", "items": _ref("Receipt")}
+                                },
+                            },
+                            "Committed; one receipt per event, in order",
+                        ),
+                        "409": _json(_ref("Error"), "Idempotency key reused with another body"),
+                        "413": _json(_ref("Error"), "Body over 1 MiB"),
+                        **ERRORS,
+                    },
+                }
+            },
+            "/api/v1/events/{event_id}": {
+                "get": {
+                    "summary": "An event and the exact record whose JCS bytes were hashed",
+                    "security": [{"bearer": []}],
+                    "parameters": [
+                        {
+                            "name": "event_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {"description": "event_id, leaf_index, leaf_hash, record"},
+                        **ERRORS,
+                    },
+                }
+            },
+            "/api/v1/events/{event_id}/proof": {
+                "get": {
+                    "summary": "Inclusion proof against the latest or the named checkpoint",
+                    "security": [{"bearer": []}],
+                    "parameters": [
+                        {
+                            "name": "event_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        tree_size,
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "leaf_index, tree_size, leaf_hash, "
+                            "inclusion_proof, root, checkpoint"
+                        },
+                        **ERRORS,
+                    },
+                }
+            },
+            "/api/v1/checkpoints/latest": {
+                "get": {
+                    "summary": "The newest signed checkpoint",
+                    "responses": {
+                        "200": _json(_ref("Checkpoint"), "Checkpoint"),
+                        "404": ERRORS["404"],
+                    },
+                }
+            },
+            "/api/v1/checkpoints/{tree_size}": {
+                "get": {
+                    "summary": "The checkpoint signed at a tree size",
+                    "parameters": [
+                        {
+                            "name": "tree_size",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json(_ref("Checkpoint"), "Checkpoint"),
+                        "404": ERRORS["404"],
+                    },
+                }
+            },
+            "/api/v1/proofs/consistency": {
+                "get": {
+                    "summary": "Consistency proof between two signed checkpoints",
+                    "parameters": [
+                        {
+                            "name": "first",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        },
+                        {
+                            "name": "second",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        },
+                    ],
+                    "responses": {
+                        "200": {"description": "first, second, proof, first_root, second_root"},
+                        "400": ERRORS["400"],
+                        "404": ERRORS["404"],
+                    },
+                }
+            },
+            "/api/v1/subjects/{subject}/events": {
+                "get": {
+                    "summary": "A subject's events in chain order with their links",
+                    "security": [{"bearer": []}],
+                    "parameters": [
+                        {
+                            "name": "subject",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        {"name": "after", "in": "query", "schema": {"type": "integer"}},
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "maximum": 1000},
+                        },
+                    ],
+                    "responses": {"200": {"description": "subject, events, next_after"}, **ERRORS},
+                }
+            },
+        },
+    }
