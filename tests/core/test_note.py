@@ -269,7 +269,7 @@ def test_checkpoint_constructor_rejects_bad_values() -> None:
         ("o", True, ROOT),
     ]:
         with pytest.raises(ValueError):
-            Checkpoint(*args)  # type: ignore[arg-type]
+            Checkpoint(*args)
     with pytest.raises(ValueError):
         Checkpoint("o", 1, ROOT, ("",))
 
