@@ -1,0 +1,66 @@
+# Sealtrail: `make run` to serve, `make test` to check everything, `make bench` for figures.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+EVIDENCE_HOME ?= ./var
+PORT ?= 8000
+export EVIDENCE_HOME PORT
+
+# Debian packages the product and its tests use (PDF tools, CJK seal font, QR decoding).
+APT_PACKAGES := poppler-utils fonts-arphic-uming zbar-tools
+APT_STAMP := $(VENV)/.apt-installed
+
+.PHONY: run test lint typecheck pytest bench contracts deps clean-instance help
+
+help:
+	@echo "make run    - install what is missing, initialise \$$EVIDENCE_HOME, serve on 127.0.0.1:\$$PORT"
+	@echo "make test   - install what is missing, run ruff, mypy and the whole test suite"
+	@echo "make bench  - run the benchmarks and print measured figures"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip wheel
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+$(APT_STAMP): | $(BIN)/python
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+	touch $@
+
+deps: $(VENV)/.installed node_modules/.installed $(APT_STAMP)
+
+run: deps
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+lint: deps
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: deps
+	$(BIN)/mypy .
+
+pytest: deps
+	$(BIN)/pytest -n 2 -q
+
+test: lint typecheck pytest
+
+bench: deps
+	$(BIN)/python -m bench
+
+contracts: node_modules/.installed
+	node contracts_sol/build.mjs
+
+clean-instance:
+	rm -rf $(EVIDENCE_HOME)

@@ -1,0 +1,47 @@
+"""Benchmarks: ``make bench`` (or ``python -m bench [names...]``). Prints measured figures.
+
+Targets (from the product's performance goals; checked here, never in unit tests):
+- ingest over HTTP, batches of 1,000, durable: >= 10,000 events/s on 2 cores;
+- Merkle integration: >= 5x the leaves per second of the ``pymerkle`` package;
+- inclusion and consistency proofs from the database at 1,000,000 leaves: p99 < 5 ms.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+
+from bench import ingest, merkle_bench, proofs
+
+BENCHES: dict[str, Callable[[], list[str]]] = {
+    "merkle": merkle_bench.run,
+    "ingest": ingest.run,
+    "proofs": proofs.run,
+}
+
+
+def main(argv: list[str]) -> int:
+    """Run the named benchmarks (all by default) and print their figures."""
+    names = argv or list(BENCHES)
+    unknown = [n for n in names if n not in BENCHES]
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHES)}")
+        return 2
+    failures: list[str] = []
+    for name in names:
+        print(f"== {name}", flush=True)
+        started = time.perf_counter()
+        failures += BENCHES[name]()
+        print(f"   ({time.perf_counter() - started:.1f} s)", flush=True)
+    if failures:
+        print("\nTARGETS MISSED:")
+        for failure in failures:
+            print(f"  - {failure}")
+        return 1
+    print("\nall targets met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
