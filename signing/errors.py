@@ -24,6 +24,7 @@ __all__ = [
     "PdfTooLargeError",
     "PlacementOutOfPageError",
     "SealImageError",
+    "SealImageTooLargeError",
     "SigningFailedError",
     "TimestampRequestRejected",
     "UnknownFieldError",
@@ -106,3 +107,9 @@ class TimestampRequestRejected(ValidationError):
     """The time-stamping authority refused a request."""
 
     code = "timestamp_rejected"
+
+
+class SealImageTooLargeError(SealImageError):
+    """An uploaded seal image exceeds the byte or pixel limit."""
+
+    code = "seal_image_too_large"

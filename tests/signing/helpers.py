@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import cast
 
+from PIL import Image
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from signing.pades import Placement, SignOptions, SignResult, sign_pdf
@@ -65,3 +67,13 @@ def widgets_per_page(pdf: bytes, field_name: str) -> list[list[list[float]]]:
                 rects.append([float(v) for v in annot["/Rect"]])
         pages.append(rects)
     return pages
+
+
+def pixel(img: Image.Image, x: float, y: float) -> tuple[int, int, int, int]:
+    """The RGBA value at (x, y) of an RGBA image."""
+    return cast(tuple[int, int, int, int], img.getpixel((int(x), int(y))))
+
+
+def colours(img: Image.Image) -> list[tuple[int, int, int, int]]:
+    """The distinct RGBA values of an RGBA image."""
+    return [cast(tuple[int, int, int, int], c) for _, c in img.getcolors(1 << 20) or []]

@@ -10,7 +10,7 @@ from signing.errors import CertifiedDocumentError, SigningFailedError
 from signing.pades import FieldReservation, Placement
 from signing.pki import Identity, SignerIdentity
 from tests.signing.conftest import Pki
-from tests.signing.helpers import check, sign, widgets_per_page
+from tests.signing.helpers import check, colours, sign, widgets_per_page
 
 SEAL_PT = 40 * 72 / 25.4
 
@@ -192,3 +192,35 @@ def test_untrusted_without_our_root(
     (sig,) = validate_pdf(result.signed_pdf, []).signatures
     assert sig.intact and sig.valid and not sig.trusted
     assert sig.reason == "no trusted path to a given trust anchor"
+
+
+def test_watermark_and_qr_code_before_the_first_signature(
+    pki: Pki, alice: SignerIdentity, bob: SignerIdentity, contract: bytes, simple_seal: bytes
+) -> None:
+    from PIL import Image
+
+    from signing.seals import render_png
+
+    first = sign(
+        pki,
+        contract,
+        alice,
+        simple_seal,
+        [Placement.explicit(1, 72, 72)],
+        watermark="仅供合同签署使用",
+        qr_url="https://sealtrail.test/verify/abc123",
+        certify=False,
+    )
+    second = sign(pki, first.signed_pdf, bob, simple_seal, [Placement.explicit(1, 250, 72)])
+    check(pki, second.signed_pdf)
+    page = Image.open(io.BytesIO(render_png(second.signed_pdf, 72))).convert("RGBA")
+    # QR code: 20 mm square, 10 mm from the right and bottom edges; dark modules inside
+    qr = page.crop((page.width - 85, page.height - 85, page.width - 29, page.height - 29))
+    dark = sum(1 for p in colours(qr) if p[3] == 255 and max(p[:3]) < 60)
+    assert dark > 0
+    grey = [
+        p
+        for p in colours(page.crop((150, 300, 450, 550)))
+        if p[3] > 0 and abs(p[0] - p[1]) < 10 and 100 < p[0] < 250
+    ]
+    assert grey, "watermark not visible in the middle of the page"
