@@ -166,6 +166,42 @@ def _encode(value: object, out: list[str]) -> None:
         raise _Reject(f"unsupported type {type(value).__name__}")
 
 
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+_FAST_DUMPS = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+).encode
+
+
+def _plain(value: object, depth: int = 0) -> bool:
+    """True when the standard library's encoder already produces the JCS form of ``value``.
+
+    That holds for strings, booleans, null, integers within 2**53, and arrays and objects of
+    them whose keys sort the same by code point as by UTF-16 code unit (no key with a
+    character beyond the BMP). Floats need the ES6 number format and lone surrogates must be
+    rejected, so both take the full encoder, as does anything unusual.
+    """
+    if depth > 200:
+        return False
+    if isinstance(value, str):
+        return value.isascii() or not _SURROGATE.search(value)
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not (
+                key.isascii() or not (_SURROGATE.search(key) or _ASTRAL.search(key))
+            ):
+                return False
+            if not _plain(item, depth + 1):
+                return False
+        return True
+    if isinstance(value, bool) or value is None:
+        return True
+    if type(value) is int:
+        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
+    if isinstance(value, list | tuple):
+        return all(_plain(item, depth + 1) for item in value)
+    return False
+
+
 def canonicalize(value: object) -> bytes:
     """Return the RFC 8785 canonical JSON of ``value`` as UTF-8 bytes.
 
@@ -173,6 +209,13 @@ def canonicalize(value: object) -> bytes:
     and None. Raises :class:`CanonicalizationError` naming the path (``$.data.items[3]``) of
     the first value that cannot be canonicalized.
     """
+    if _plain(value):
+        return _FAST_DUMPS(value).encode("utf-8")
+    return _canonicalize_full(value)
+
+
+def _canonicalize_full(value: object) -> bytes:
+    """The complete RFC 8785 encoder: every number format and every rejection with its path."""
     out: list[str] = []
     try:
         _encode(value, out)

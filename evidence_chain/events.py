@@ -165,6 +165,22 @@ def build_record(
     }
 
 
+def _not_canonical(exc: CanonicalizationError, index: int | None) -> ValidationError:
+    where = f"event {index}" if index is not None else "event"
+    details: dict[str, Any] = {"field": "data", "reason": exc.message}
+    if index is not None:
+        details["index"] = index
+    return ValidationError(f"{where}: {exc.message}", details=details)
+
+
+def canonical_record(record: dict[str, Any], index: int | None = None) -> bytes:
+    """The RFC 8785 bytes of a record; ValidationError naming the event if it has none."""
+    try:
+        return canonicalize(record)
+    except CanonicalizationError as exc:
+        raise _not_canonical(exc, index) from None
+
+
 def request_fingerprint(event: EventInput, index: int | None = None) -> bytes:
     """SHA-256 of the canonical form of what the client sent; same key, other body: conflict."""
     payload = {
@@ -177,8 +193,4 @@ def request_fingerprint(event: EventInput, index: int | None = None) -> bytes:
     try:
         return hashlib.sha256(canonicalize(payload)).digest()
     except CanonicalizationError as exc:
-        where = f"event {index}" if index is not None else "event"
-        details: dict[str, Any] = {"field": "data", "reason": exc.message}
-        if index is not None:
-            details["index"] = index
-        raise ValidationError(f"{where}: {exc.message}", details=details) from None
+        raise _not_canonical(exc, index) from None

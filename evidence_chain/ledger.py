@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, tuple_, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, tuple_, update
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 
 from evidence_chain import merkle
@@ -29,7 +29,13 @@ from evidence_chain.errors import (
     ValidationError,
     VerificationError,
 )
-from evidence_chain.events import EventInput, build_record, format_time, request_fingerprint
+from evidence_chain.events import (
+    EventInput,
+    build_record,
+    canonical_record,
+    format_time,
+    request_fingerprint,
+)
 from evidence_chain.logkey import LogKey
 from evidence_chain.models import Checkpoint, LedgerEntry, LogState, SubjectHead, TreeNode
 from evidence_chain.note import Checkpoint as CheckpointBody
@@ -179,7 +185,11 @@ class Ledger:
         receipt, or raises ConflictError if the body differs. The transaction commits before
         this returns, so every receipt returned is durable.
         """
-        fingerprints = [request_fingerprint(ev, i) for i, ev in enumerate(events)]
+        # Only an event with an idempotency key needs the fingerprint of what was sent.
+        fingerprints = [
+            request_fingerprint(ev, i) if ev.idempotency_key is not None else b""
+            for i, ev in enumerate(events)
+        ]
         try:
             with self.engine.begin() as conn:
                 return self._append(conn, tenant_id, tenant_public_id, events, fingerprints)
@@ -243,7 +253,7 @@ class Ledger:
                 prev_leaf_hash=prev,
                 received_at=received_at,
             )
-            canonical = canonicalize(record)
+            canonical = canonical_record(record, i if len(events) > 1 else None)
             leaf = merkle.leaf_hash(canonical)
             index = frontier.size
             for (level, idx), digest in frontier.append(leaf):
@@ -287,15 +297,19 @@ class Ledger:
             updates = [h for h in new_heads if h["subject"] in existing_heads]
             if inserts:
                 conn.execute(insert(HEAD), inserts)
-            for h in updates:
+            if updates:
                 conn.execute(
                     update(HEAD)
-                    .where(HEAD.c.tenant_id == tenant_id, HEAD.c.subject == h["subject"])
-                    .values(
-                        last_leaf_index=h["last_leaf_index"],
-                        last_leaf_hash=h["last_leaf_hash"],
-                        count=h["count"],
+                    .where(
+                        HEAD.c.tenant_id == bindparam("b_tenant"),
+                        HEAD.c.subject == bindparam("b_subject"),
                     )
+                    .values(
+                        last_leaf_index=bindparam("last_leaf_index"),
+                        last_leaf_hash=bindparam("last_leaf_hash"),
+                        count=bindparam("count"),
+                    ),
+                    [{**h, "b_tenant": h["tenant_id"], "b_subject": h["subject"]} for h in updates],
                 )
             conn.execute(update(STATE).where(STATE.c.id == 1).values(tree_size=frontier.size))
         return [r for r in receipts if r is not None]

@@ -241,3 +241,44 @@ def test_format_number_round_trips(value: float) -> None:
     text = format_number(value)
     assert float(text) == value
     assert "e" not in text or abs(value) >= 1e21 or abs(value) < 1e-6
+
+
+plain_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53), max_value=2**53)
+    | st.text(st.characters(codec="utf-8")),
+    lambda children: (
+        st.lists(children, max_size=5)
+        | st.dictionaries(st.text(st.characters(codec="utf-8"), max_size=8), children, max_size=5)
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(json_values, plain_values))
+def test_fast_path_equals_the_full_encoder(value: object) -> None:
+    """The standard-library fast path yields byte for byte what the full JCS encoder yields."""
+    from evidence_chain.canonical import _canonicalize_full, _plain
+
+    full = _canonicalize_full(value)
+    assert canonicalize(value) == full
+    if _plain(value):
+        assert (
+            json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+            == full
+        )
+
+
+def test_fast_path_declines_what_it_cannot_encode() -> None:
+    """Floats, astral-plane keys, lone surrogates and big integers take the full encoder."""
+    from evidence_chain.canonical import _plain
+
+    assert _plain({"a": [1, "x", None, True], "b": {"c": "中文"}})
+    assert not _plain({"a": 1.5})
+    assert not _plain({"\U0001f600": 1, "\ufb33": 2})  # UTF-16 order differs from code points
+    assert not _plain({"a": "\ud800"})
+    assert not _plain({"a": 2**53 + 1})
+    assert not _plain({1: "a"})
+    assert canonicalize({"\U0001f600": 1, "\ufb33": 2}) == '{"\U0001f600":1,"\ufb33":2}'.encode()
