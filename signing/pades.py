@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -88,6 +89,20 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+
+
+class _OfflineRevinfoNotice(logging.Filter):
+    """Drop pyHanko's per-signature warning that revocation data is not fetched.
+
+    We hand pyHanko the CRLs ourselves and forbid network fetching on purpose, so the warning
+    would be logged on every signature without telling an operator anything.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "fetching is not allowed" not in record.getMessage()
+
+
+logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_OfflineRevinfoNotice())
 MM = 72.0 / 25.4
 _EPS = 0.01
 # widget flags: Print (4) | Locked (128)

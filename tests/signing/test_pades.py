@@ -224,3 +224,19 @@ def test_watermark_and_qr_code_before_the_first_signature(
         if p[3] > 0 and abs(p[0] - p[1]) < 10 and 100 < p[0] < 250
     ]
     assert grey, "watermark not visible in the middle of the page"
+
+
+def test_countersigning_a_third_party_signed_pdf_keeps_its_signature(
+    pki: Pki, acme: SignerIdentity, simple_seal: bytes
+) -> None:
+    from signing.validate import validate_pdf
+    from tests.signing.conftest import VECTORS
+
+    theirs = (VECTORS / "node-signpdf" / "signed-once.pdf").read_bytes()
+    result = sign(pki, theirs, acme, simple_seal, [Placement.explicit(1, 300, 100)])
+    assert not result.certified  # a later signature never certifies
+    report = validate_pdf(result.signed_pdf, pki.ca.trust_roots())
+    earlier, ours = report.signatures
+    assert earlier.intact and earlier.valid and not earlier.trusted  # self-signed, not ours
+    assert earlier.modification_level == "FORM_FILLING" and earlier.docmdp_ok
+    assert ours.intact and ours.valid and ours.trusted and ours.bottom_line
