@@ -316,7 +316,9 @@ class _Widget:
     # how the whole seal is drawn inside this widget: size and horizontal offset
     seal_w: float
     seal_h: float
-    offset_x: float = 0.0
+    # where the seal's lower-left corner sits inside the widget (negative: cut off)
+    dx: float = 0.0
+    dy: float = 0.0
     slice_index: int | None = None
 
 
@@ -407,7 +409,7 @@ def _widget_appearance(
                 {pdf_name("/XObject"): generic.DictionaryObject({pdf_name("/Seal"): seal_ref})}
             ),
         },
-        stream_data=b"q %.5f 0 0 %.5f %.4f 0 cm /Seal Do Q" % (sx, sy, -wd.offset_x),
+        stream_data=b"q %.5f 0 0 %.5f %.4f %.4f cm /Seal Do Q" % (sx, sy, wd.dx, wd.dy),
     )
     return writer.add_object(stream)
 
@@ -482,8 +484,7 @@ def _resolve(
     count = _page_count(reader)
     widgets: list[_Widget] = []
     for pl in placements:
-        w = pl.width if pl.width is not None else natural[0]
-        h = pl.height if pl.height is not None else natural[1]
+        w, h = _placement_size(pl, natural)
         if pl.kind == "explicit":
             page = _check_page(pl.page, count)
             if pl.x is None or pl.y is None:
@@ -510,14 +511,45 @@ def _resolve(
                 y = pl.y if pl.y is not None else lly + (ury - lly - h) / 2
                 x = urx - slice_w
                 _check_rect(reader, p, x, y, slice_w, h)
-                widgets.append(
-                    _Widget(p, (x, y, slice_w, h), w, h, offset_x=i * slice_w, slice_index=i)
-                )
+                widgets.append(_Widget(p, (x, y, slice_w, h), w, h, dx=-i * slice_w, slice_index=i))
         elif pl.kind == "field":
             raise ValidationError("a field placement cannot be combined with other placements")
         else:
             raise ValidationError(f"unknown placement kind {pl.kind!r}")
     return widgets
+
+
+def _placement_size(pl: Placement, natural: tuple[float, float]) -> tuple[float, float]:
+    """Requested size; one missing side follows the seal's aspect ratio."""
+    nw, nh = natural
+    if pl.width is not None and pl.height is not None:
+        return pl.width, pl.height
+    if pl.width is not None:
+        return pl.width, pl.width * nh / nw if nw else pl.width
+    if pl.height is not None:
+        return pl.height * nw / nh if nh else pl.height, pl.height
+    return nw, nh
+
+
+def _fit_into(rect: tuple[float, float, float, float], natural: tuple[float, float]) -> _Widget:
+    """A widget for an existing field: the seal scaled uniformly and centred in its rectangle."""
+    _, _, w, h = rect
+    nw, nh = natural
+    scale = min(w / nw, h / nh) if nw and nh else 1.0
+    sw, sh = nw * scale, nh * scale
+    return _Widget(0, rect, sw, sh, dx=(w - sw) / 2, dy=(h - sh) / 2)
+
+
+def _page_of_annotation(reader: PdfFileReader, annot_ref: generic.IndirectObject) -> int:
+    """The 1-based page whose /Annots lists ``annot_ref`` (its /P entry is only a hint)."""
+    target = annot_ref.reference
+    for ix in range(_page_count(reader)):
+        page = reader.find_page_for_modification(ix)[0].get_object()
+        annots = page.get("/Annots", generic.ArrayObject())
+        for item in annots:
+            if isinstance(item, generic.IndirectObject) and item.reference == target:
+                return ix + 1
+    raise UnknownFieldError("the signature field's widget is not on any page")
 
 
 def _existing_field_widget(
@@ -533,7 +565,8 @@ def _existing_field_widget(
         kids = fd.get("/Kids")
         if kids is not None and len(kids) != 1:
             raise UnknownFieldError(f"signature field {name!r} must have exactly one widget")
-        annot = kids[0].get_object() if kids is not None else fd
+        annot_ref = kids.raw_get(0) if kids is not None else ref
+        annot = annot_ref.get_object()
         rect = [float(v) for v in annot.get("/Rect", [0, 0, 0, 0])]
         x1, y1, x2, y2 = (
             min(rect[0], rect[2]),
@@ -541,14 +574,7 @@ def _existing_field_widget(
             max(rect[0], rect[2]),
             max(rect[1], rect[3]),
         )
-        page_ref = annot.get_value_as_reference("/P") if "/P" in annot else None
-        page = 1
-        if page_ref is not None:
-            for ix in range(_page_count(reader)):
-                if reader.find_page_for_modification(ix)[0].reference == page_ref:
-                    page = ix + 1
-                    break
-        return page, (x1, y1, x2 - x1, y2 - y1)
+        return _page_of_annotation(reader, annot_ref), (x1, y1, x2 - x1, y2 - y1)
     raise UnknownFieldError(f"there is no signature field named {name!r}")
 
 
@@ -650,7 +676,10 @@ def sign_pdf(
         existing_field = _existing_field_widget(reader, name)
         field_name = name
         page, rect = existing_field
-        widgets = [_Widget(page, rect, rect[2], rect[3])]
+        if rect[2] <= 0 or rect[3] <= 0:
+            raise UnknownFieldError(f"signature field {name!r} is invisible (it has no area)")
+        fitted = _fit_into(rect, natural)
+        widgets = [_Widget(page, rect, fitted.seal_w, fitted.seal_h, fitted.dx, fitted.dy)]
     else:
         widgets = _resolve(reader, placements, natural)
         field_name = options.field_name or _unique_field_name(reader)

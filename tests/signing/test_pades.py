@@ -240,3 +240,15 @@ def test_countersigning_a_third_party_signed_pdf_keeps_its_signature(
     assert earlier.intact and earlier.valid and not earlier.trusted  # self-signed, not ours
     assert earlier.modification_level == "FORM_FILLING" and earlier.docmdp_ok
     assert ours.intact and ours.valid and ours.trusted and ours.bottom_line
+
+
+def test_one_given_side_keeps_the_seal_aspect_ratio(
+    pki: Pki, acme: SignerIdentity, one_page: bytes
+) -> None:
+    from signing.seals import MM, SealSpec, draw_seal
+
+    invoice = draw_seal(SealSpec("invoice", "示例科技有限公司", code="91440300MA5FXXXX2K"))
+    result = sign(pki, one_page, acme, invoice, [Placement.explicit(1, 72, 72, width=80 * MM)])
+    (applied,) = result.placements
+    assert applied.height == pytest.approx(60 * MM)  # 40 x 30 mm scaled to 80 mm wide
+    check(pki, result.signed_pdf)
