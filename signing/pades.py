@@ -71,6 +71,7 @@ from signing.errors import (
     PdfTooLargeError,
     PlacementOutOfPageError,
     SealImageError,
+    SealImageTooLargeError,
     SigningFailedError,
     UnknownFieldError,
 )
@@ -89,6 +90,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+MAX_SEAL_BYTES = 5 * 1024 * 1024
+MAX_SEAL_PIXELS = 4096 * 4096
 
 
 class _OfflineRevinfoNotice(logging.Filter):
@@ -325,14 +328,36 @@ class _Widget:
 def _seal_natural_size(
     appearance: bytes, raster_size_mm: tuple[float, float]
 ) -> tuple[float, float]:
+    """Check the seal before any work and return its size in points."""
+    if len(appearance) > MAX_SEAL_BYTES:
+        raise SealImageTooLargeError(
+            f"the seal is {len(appearance)} bytes, the limit is {MAX_SEAL_BYTES}",
+            details={"size": len(appearance), "limit": MAX_SEAL_BYTES},
+        )
     if appearance.startswith(b"%PDF"):
         try:
             r = PdfFileReader(io.BytesIO(appearance), strict=False)
             x1, y1, x2, y2 = _media_box(r, 0)
-        except (PdfError, ValueError, KeyError, TypeError, IndexError) as exc:
+        except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             raise SealImageError(f"the seal PDF cannot be read: {exc}") from exc
+        if x2 - x1 <= 0 or y2 - y1 <= 0:
+            raise SealImageError("the seal PDF page has no area")
         return x2 - x1, y2 - y1
-    return raster_size_mm[0] * MM, raster_size_mm[1] * MM
+    try:
+        img = Image.open(io.BytesIO(appearance))  # reads the header only
+    except (UnidentifiedImageError, OSError) as exc:
+        raise SealImageError("the seal must be a PDF, PNG or JPEG") from exc
+    if img.format not in ("PNG", "JPEG"):
+        raise SealImageError("the seal must be a PDF, PNG or JPEG")
+    if img.width * img.height > MAX_SEAL_PIXELS:
+        raise SealImageTooLargeError(
+            f"the seal image is {img.width}x{img.height} pixels, over {MAX_SEAL_PIXELS}",
+            details={"width": img.width, "height": img.height, "limit": MAX_SEAL_PIXELS},
+        )
+    w_mm, h_mm = raster_size_mm
+    if not (0 < w_mm <= 300 and 0 < h_mm <= 300):
+        raise ValidationError("seal_size_mm must be positive and at most 300 mm")
+    return w_mm * MM, h_mm * MM
 
 
 def _seal_xobject(

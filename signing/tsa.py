@@ -45,9 +45,10 @@ __all__ = [
     "TimeStampResponse",
 ]
 
-# Arc under which the service registers its time-stamping policy. It must be stable once
-# tokens have been issued, because validators may pin it.
-DEFAULT_POLICY_OID = "1.3.6.1.4.1.57264.1.3161.1"
+# The service's time-stamping policy. A UUID-derived OID (ITU-T X.667, arc 2.25) needs no
+# registration; replace it with one under the operator's own enterprise arc if it has one.
+# It must stay stable once tokens have been issued, because validators may pin it.
+DEFAULT_POLICY_OID = "2.25.114963593192510926984674717123212878313"
 
 _DIGEST_LENGTHS = {
     "sha256": 32,

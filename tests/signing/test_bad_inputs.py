@@ -148,3 +148,17 @@ def test_seal_must_be_pdf_png_or_jpeg(pki: Pki, alice: SignerIdentity, one_page:
 def test_placements_need_an_appearance(pki: Pki, alice: SignerIdentity, one_page: bytes) -> None:
     with pytest.raises(ValidationError):
         sign(pki, one_page, alice, None, [Placement.explicit(1, 72, 72)])
+
+
+def test_oversized_seal_images_are_refused_before_any_work(
+    pki: Pki, alice: SignerIdentity, one_page: bytes
+) -> None:
+    from signing.errors import SealImageTooLargeError
+
+    huge = io.BytesIO()
+    Image.new("1", (5000, 5000)).save(huge, format="PNG")  # small file, 25 M pixels
+    with pytest.raises(SealImageTooLargeError) as info:
+        sign(pki, one_page, alice, huge.getvalue(), [Placement.explicit(1, 72, 72)])
+    assert info.value.code == "seal_image_too_large"
+    with pytest.raises(SealImageTooLargeError):
+        sign(pki, one_page, alice, b"%PDF-" + b"0" * (5 * 1024 * 1024), [])
