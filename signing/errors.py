@@ -26,7 +26,6 @@ __all__ = [
     "SealImageError",
     "SealImageTooLargeError",
     "SigningFailedError",
-    "TimestampRequestRejected",
     "UnknownFieldError",
 ]
 
@@ -101,12 +100,6 @@ class SigningFailedError(ConfigurationError):
     """The signing machinery itself failed (bad key, unreachable TSA, unvalidated chain)."""
 
     code = "signing_failed"
-
-
-class TimestampRequestRejected(ValidationError):
-    """The time-stamping authority refused a request."""
-
-    code = "timestamp_rejected"
 
 
 class SealImageTooLargeError(SealImageError):
