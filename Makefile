@@ -26,8 +26,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt -r requirements-dev.txt
 	touch $@
 
+# `npm install` honours package-lock.json (exact versions) and, unlike `npm ci`, tolerates the
+# platform-specific optional packages of anvil that the registry does not serve here.
 node_modules/.installed: package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
 $(APT_STAMP): | $(BIN)/python
