@@ -72,6 +72,19 @@ class Settings:
     max_batch: int = 1000
     scheduler_enabled: bool = True
     public_base_url: str = "http://127.0.0.1:8000"
+    anchoring_enabled: bool = True
+    chain_rpc_url: str | None = None
+    chain_id: int | None = None
+    contract_address: str | None = None
+    anchor_key: str | None = field(default=None, repr=False)
+    anchor_keystore: Path | None = None
+    anchor_keystore_password: str | None = field(default=None, repr=False)
+    anchor_interval: float = 30.0
+    watch_interval: float = 2.0
+    chain_confirmations_setting: int | None = None
+    max_fee_gwei: float = 200.0
+    tx_timeout: float = 180.0
+    chain_port: int = 8545
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -83,6 +96,23 @@ class Settings:
     def is_sqlite(self) -> bool:
         """True when the database is the embedded SQLite file."""
         return self.database_url.startswith("sqlite")
+
+    @property
+    def local_chain(self) -> bool:
+        """True when no RPC URL is configured: the embedded anvil node under ``home`` is used."""
+        return not self.chain_rpc_url
+
+    @property
+    def chain_confirmations(self) -> int:
+        """Blocks after which an anchor counts as confirmed: 1 on the local chain, else 12."""
+        if self.chain_confirmations_setting is not None:
+            return self.chain_confirmations_setting
+        return 1 if self.local_chain else 12
+
+    @property
+    def chain_dir(self) -> Path:
+        """Where the local chain keeps its state and deployment record."""
+        return self.home / "chain"
 
     def with_overrides(self, **changes: Any) -> Settings:
         """Return a copy with some settings replaced."""
@@ -98,6 +128,23 @@ def load_settings(env: Mapping[str, Any] | None = None) -> Settings:
         db_url = f"sqlite:///{home / 'sealtrail.db'}"
     port = _env_int(source, "PORT", 8000)
     key_file = source.get("EVIDENCE_LOG_KEY_FILE")
+    keystore = source.get("EVIDENCE_ANCHOR_KEYSTORE")
+    password = source.get("EVIDENCE_ANCHOR_KEYSTORE_PASSWORD")
+    password_file = source.get("EVIDENCE_ANCHOR_KEYSTORE_PASSWORD_FILE")
+    if not password and password_file:
+        try:
+            password = Path(str(password_file)).read_text(encoding="utf-8").rstrip("\r\n")
+        except OSError as exc:
+            raise ConfigurationError(
+                f"cannot read EVIDENCE_ANCHOR_KEYSTORE_PASSWORD_FILE: {exc}"
+            ) from None
+    if keystore and not password:
+        raise ConfigurationError(
+            "EVIDENCE_ANCHOR_KEYSTORE needs EVIDENCE_ANCHOR_KEYSTORE_PASSWORD or "
+            "EVIDENCE_ANCHOR_KEYSTORE_PASSWORD_FILE"
+        )
+    confirmations = source.get("EVIDENCE_CHAIN_CONFIRMATIONS")
+    chain_id = source.get("EVIDENCE_CHAIN_ID")
     return Settings(
         home=home,
         database_url=normalize_database_url(db_url),
@@ -112,4 +159,19 @@ def load_settings(env: Mapping[str, Any] | None = None) -> Settings:
         public_base_url=str(source.get("EVIDENCE_PUBLIC_URL") or f"http://127.0.0.1:{port}").rstrip(
             "/"
         ),
+        anchoring_enabled=_env_bool(source, "EVIDENCE_ANCHORING", True),
+        chain_rpc_url=str(source.get("EVIDENCE_CHAIN_RPC_URL") or "") or None,
+        chain_id=_env_int(source, "EVIDENCE_CHAIN_ID", 0) if chain_id else None,
+        contract_address=str(source.get("EVIDENCE_CONTRACT_ADDRESS") or "") or None,
+        anchor_key=str(source.get("EVIDENCE_ANCHOR_KEY") or "") or None,
+        anchor_keystore=Path(str(keystore)).resolve() if keystore else None,
+        anchor_keystore_password=str(password) if password else None,
+        anchor_interval=_env_float(source, "EVIDENCE_ANCHOR_INTERVAL", 30.0),
+        watch_interval=_env_float(source, "EVIDENCE_CHAIN_WATCH_INTERVAL", 2.0),
+        chain_confirmations_setting=(
+            _env_int(source, "EVIDENCE_CHAIN_CONFIRMATIONS", 1) if confirmations else None
+        ),
+        max_fee_gwei=_env_float(source, "EVIDENCE_MAX_FEE_GWEI", 200.0),
+        tx_timeout=_env_float(source, "EVIDENCE_TX_TIMEOUT", 180.0),
+        chain_port=_env_int(source, "EVIDENCE_CHAIN_PORT", 8545),
     )

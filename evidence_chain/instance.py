@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
 
 from evidence_chain import db
+from evidence_chain.anchoring import Anchorer, AnchorOptions, AnchorRecords
+from evidence_chain.chain import AnchorChain, Signer, Web3Chain
 from evidence_chain.config import Settings
 from evidence_chain.errors import ConfigurationError
 from evidence_chain.ledger import Ledger
@@ -23,6 +25,11 @@ class Instance:
     settings: Settings
     engine: Engine
     ledger: Ledger
+    anchorer: Anchorer | None = None
+    anchors: AnchorRecords = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.anchors = AnchorRecords(self.engine)
 
     def close(self) -> None:
         """Release database connections."""
@@ -41,8 +48,12 @@ def initialise(settings: Settings) -> None:
         engine.dispose()
 
 
-def open_instance(settings: Settings) -> Instance:
-    """Open an initialised instance; ConfigurationError if its schema is not up to date."""
+def open_instance(settings: Settings, *, chain: AnchorChain | None = None) -> Instance:
+    """Open an initialised instance; ConfigurationError if its schema is not up to date.
+
+    With anchoring enabled the chain is the given one, or a web3 chain at the configured RPC
+    URL (the local anvil by default); nothing connects to it until it is first used.
+    """
     engine = db.make_engine(settings.database_url)
     current = db.current_revision(engine)
     head = db.head_revision()
@@ -60,4 +71,59 @@ def open_instance(settings: Settings) -> Instance:
     private_key = load_or_create_private_key(settings.key_path)
     origin = Ledger.ensure_origin(engine, settings.log_origin)
     ledger = Ledger(engine, LogKey(origin=origin, private_key=private_key))
-    return Instance(settings=settings, engine=engine, ledger=ledger)
+    anchorer = (
+        build_anchorer(settings, engine, ledger, chain) if settings.anchoring_enabled else None
+    )
+    return Instance(settings=settings, engine=engine, ledger=ledger, anchorer=anchorer)
+
+
+def submitter(settings: Settings) -> Signer | None:
+    """The submitter key: EVIDENCE_ANCHOR_KEY, a keystore, or anvil's dev key on the local chain."""
+    from evidence_chain import localchain
+
+    if settings.anchor_key:
+        return Signer.from_hex(settings.anchor_key)
+    if settings.anchor_keystore is not None:
+        return Signer.from_keystore(
+            settings.anchor_keystore, settings.anchor_keystore_password or ""
+        )
+    if settings.local_chain:
+        return localchain.dev_signer()
+    return None
+
+
+def contract_address(settings: Settings) -> str | None:
+    """EVIDENCE_CONTRACT_ADDRESS, or the deployment recorded for the local chain."""
+    from evidence_chain import localchain
+
+    if settings.contract_address:
+        return settings.contract_address
+    if settings.local_chain:
+        record = localchain.read_deployment(settings)
+        if record is not None:
+            return str(record["address"])
+    return None
+
+
+def build_anchorer(
+    settings: Settings, engine: Engine, ledger: Ledger, chain: AnchorChain | None = None
+) -> Anchorer:
+    """Wire the anchoring service of an instance."""
+    from evidence_chain import localchain
+
+    if chain is None:
+        if settings.chain_rpc_url:
+            chain = Web3Chain.http(settings.chain_rpc_url, kind="remote")
+        else:
+            chain = Web3Chain.http(localchain.local_url(settings), kind="local")
+    signer = submitter(settings)
+    if signer is not None and signer.development_key:
+        log.warning("anchoring with the anvil development key: development key, local chain only")
+    options = AnchorOptions(
+        contract=contract_address(settings),
+        expected_chain_id=settings.chain_id,
+        confirmations=settings.chain_confirmations,
+        max_fee_wei=int(settings.max_fee_gwei * 10**9),
+        tx_timeout=settings.tx_timeout,
+    )
+    return Anchorer(engine, ledger, chain, signer, options)

@@ -2,8 +2,10 @@
 
 Ledger rows (``ledger_entry``, ``tree_node``, ``checkpoint``) are inserted once and never
 updated or deleted by any code path; ``log_state`` and ``subject_head`` are the sequencer's
-bookkeeping and may be updated. The schema itself is created by the Alembic migrations in
-``evidence_chain/migrations``; these classes must stay in step with them.
+bookkeeping and may be updated. Anchoring rows (``anchor``, ``anchor_attempt``,
+``chain_alarm``) track what happened on chain and are updated as it progresses; an anchor's
+history is its attempts, which are never deleted. The schema itself is created by the Alembic
+migrations in ``evidence_chain/migrations``; these classes must stay in step with them.
 """
 
 from __future__ import annotations
@@ -101,3 +103,62 @@ class Checkpoint(SQLModel, table=True):
     root: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
     note: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime
+
+
+class Anchor(SQLModel, table=True):
+    """One checkpoint anchored (or being anchored) on chain; its attempts are its history."""
+
+    __tablename__ = "anchor"
+    __table_args__ = (UniqueConstraint("contract", "tree_size", name="uq_anchor_contract_size"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tree_size: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    root: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+    log_id: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False))
+    status: str = Field(max_length=16, index=True)
+    chain_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    contract: str = Field(max_length=42)
+    tx_hash: bytes | None = Field(default=None, sa_column=Column(LargeBinary(32)))
+    block_number: int | None = Field(default=None, sa_column=Column(BigInteger))
+    block_hash: bytes | None = Field(default=None, sa_column=Column(LargeBinary(32)))
+    block_timestamp: datetime | None = None
+    confirmations: int = 0
+    gas_used: int | None = Field(default=None, sa_column=Column(BigInteger))
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime
+    updated_at: datetime
+
+
+class AnchorAttempt(SQLModel, table=True):
+    """One transaction sent for an anchor, recorded (raw and hash) before it is broadcast."""
+
+    __tablename__ = "anchor_attempt"
+
+    id: int | None = Field(default=None, primary_key=True)
+    anchor_id: int = Field(foreign_key="anchor.id", index=True)
+    tx_hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False, unique=True))
+    sender: str = Field(max_length=42)
+    nonce: int = Field(sa_column=Column(BigInteger, nullable=False))
+    gas_limit: int = Field(sa_column=Column(BigInteger, nullable=False))
+    max_fee: int = Field(sa_column=Column(BigInteger, nullable=False))
+    priority_fee: int = Field(sa_column=Column(BigInteger, nullable=False))
+    raw_tx: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: str = Field(max_length=16, index=True)
+    block_number: int | None = Field(default=None, sa_column=Column(BigInteger))
+    block_hash: bytes | None = Field(default=None, sa_column=Column(LargeBinary(32)))
+    note: str | None = Field(default=None, sa_column=Column(Text))
+    created_at: datetime
+    updated_at: datetime
+
+
+class ChainAlarm(SQLModel, table=True):
+    """Something on chain that needs an operator: a different root anchored, a wrong chain."""
+
+    __tablename__ = "chain_alarm"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=40)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    details: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime
+    resolved_at: datetime | None = None

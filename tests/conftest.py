@@ -48,6 +48,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
             "DATABASE_URL": database_url,
             "EVIDENCE_SCHEDULER": "false",
             "EVIDENCE_LOG_ORIGIN": "sealtrail.test/log",
+            "EVIDENCE_ANCHORING": "false",
         }
     )
 

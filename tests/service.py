@@ -110,6 +110,7 @@ def service_env(home: Path, database_url: str, **extra: str) -> dict[str, Any]:
             "DATABASE_URL": database_url,
             "EVIDENCE_CHECKPOINT_INTERVAL": "0.5",
             "WEB_CONCURRENCY": "2",
+            "EVIDENCE_ANCHORING": "false",
             **extra,
         }
     )

@@ -50,6 +50,17 @@ def _int_arg(name: str, *, default: int | None = None, minimum: int = 0) -> int 
     return value
 
 
+def _bool_arg(name: str) -> bool:
+    raw = (request.args.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ValidationError(
+        f"query parameter {name!r} must be true or false", details={"field": name}
+    )
+
+
 def _hexes(items: list[bytes]) -> list[str]:
     return [h.hex() for h in items]
 
@@ -110,9 +121,27 @@ def get_event(event_id: str) -> Response:
 @bp.get("/api/v1/events/<event_id>/proof")
 @require_tenant
 def event_proof(event_id: str) -> Response:
-    """An inclusion proof of the event against the latest or the named checkpoint."""
+    """An inclusion proof of the event, with the on-chain anchor that covers it (if any yet).
+
+    ``?anchored=true`` proves the event directly against the latest confirmed anchor's tree.
+    """
+    inst = _instance()
     tree_size = _int_arg("tree_size", minimum=1)
-    proof = _instance().ledger.inclusion_proof(current_tenant().id, event_id, tree_size)
+    if _bool_arg("anchored"):
+        if tree_size is not None:
+            raise ValidationError(
+                "give either 'tree_size' or 'anchored=true', not both",
+                details={"field": "anchored"},
+            )
+        confirmed = inst.anchors.latest(("confirmed",))
+        if confirmed is None:
+            raise NotFoundError("no confirmed anchor yet; retry within a minute")
+        tree_size = confirmed.tree_size
+    proof = inst.ledger.inclusion_proof(current_tenant().id, event_id, tree_size)
+    anchor = inst.anchors.covering(proof.tree_size)
+    consistency = None
+    if anchor is not None and anchor.tree_size > proof.tree_size:
+        consistency = _hexes(inst.ledger.consistency_proof(proof.tree_size, anchor.tree_size).proof)
     return jsonify(
         {
             "leaf_index": proof.leaf_index,
@@ -121,6 +150,43 @@ def event_proof(event_id: str) -> Response:
             "inclusion_proof": _hexes(proof.proof),
             "root": proof.checkpoint.root.hex(),
             "checkpoint": proof.checkpoint.note,
+            "anchor": anchor.to_json() if anchor is not None else None,
+            "consistency_proof": consistency,
+        }
+    )
+
+
+@bp.get("/api/v1/chain")
+def chain_info() -> Response:
+    """The chain anchoring uses: network, contract, submitter, last anchor, pending, alarms."""
+    inst = _instance()
+    if inst.anchorer is None:
+        return jsonify({"enabled": False, "alarms": inst.anchors.alarms()})
+    return jsonify(inst.anchorer.status())
+
+
+@bp.get("/api/v1/anchors")
+def anchors() -> Response:
+    """Anchors newest first, paged by tree size (``?before=&limit=``)."""
+    before = _int_arg("before")
+    limit = min(_int_arg("limit", default=100, minimum=1) or 100, 1000)
+    items = _instance().anchors.page(before=before, limit=limit)
+    body: dict[str, Any] = {"anchors": [a.to_json() for a in items], "next_before": None}
+    if len(items) == limit:
+        body["next_before"] = items[-1].tree_size
+    return jsonify(body)
+
+
+@bp.get("/api/v1/anchors/<int:tree_size>")
+def anchor_at(tree_size: int) -> Response:
+    """One anchor with its history: every transaction sent for it."""
+    records = _instance().anchors
+    anchor = records.get(tree_size)
+    return jsonify(
+        {
+            **anchor.to_json(),
+            "note": anchor.note,
+            "attempts": [a.to_json() for a in records.attempts(anchor.id)],
         }
     )
 
