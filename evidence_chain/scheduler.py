@@ -1,4 +1,4 @@
-"""Background jobs (checkpointing; later anchoring and confirmations) in exactly one process.
+"""Background jobs (checkpointing, anchoring, confirmations) in exactly one process.
 
 Every web worker runs a :class:`SchedulerLeader`; only the one holding the instance-wide lock
 runs the jobs: a PostgreSQL session advisory lock, or an exclusive file lock next to the
@@ -113,13 +113,23 @@ class LeaderLock:
 
 def default_jobs(instance: Instance) -> list[Job]:
     """The jobs every instance runs."""
-    return [
+    jobs = [
         Job(
             "checkpoint",
             _logged(instance.ledger.sign_checkpoint),
             instance.settings.checkpoint_interval,
         ),
     ]
+    if instance.anchorer is not None:
+        jobs += [
+            Job("anchor", _logged(instance.anchorer.anchor_job), instance.settings.anchor_interval),
+            Job(
+                "anchor-watch",
+                _logged(instance.anchorer.watch_job),
+                instance.settings.watch_interval,
+            ),
+        ]
+    return jobs
 
 
 def _logged(func: Callable[[], Any]) -> Callable[[], Any]:

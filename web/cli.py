@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
@@ -9,7 +10,9 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app import get_instance
-from evidence_chain.instance import Instance, initialise
+from evidence_chain.anchoring import Anchorer
+from evidence_chain.errors import ConfigurationError, EvidenceError
+from evidence_chain.instance import Instance, initialise, submitter
 from evidence_chain.tenants import add_key, create_tenant, list_tenants
 
 
@@ -91,8 +94,114 @@ def ledger_checkpoint() -> None:
         click.echo(f"signed checkpoint at tree size {cp.tree_size}, root {cp.root.hex()}")
 
 
+@click.group("chain", cls=AppGroup)
+def chain_group() -> None:
+    """Anchor the log on chain: deploy the contract, status, anchor now."""
+
+
+def _anchorer() -> Anchorer:
+    anchorer = _instance().anchorer
+    if anchorer is None:
+        raise click.ClickException("anchoring is disabled (EVIDENCE_ANCHORING=false)")
+    return anchorer
+
+
+@chain_group.command("deploy")
+def chain_deploy() -> None:
+    """Deploy EvidenceAnchor with the configured submitter key; print its address."""
+    from evidence_chain import localchain
+
+    settings = current_app.config["SEALTRAIL_SETTINGS"]
+    signer = submitter(settings)
+    if signer is None:
+        raise click.ClickException("no submitter key: set EVIDENCE_ANCHOR_KEY or a keystore")
+    anchorer = _anchorer()
+    try:
+        chain_id = anchorer.chain_id()
+        address = anchorer.chain.deploy(signer)
+    except EvidenceError as exc:
+        raise click.ClickException(exc.message) from None
+    if settings.local_chain:
+        localchain.write_deployment(settings, address, chain_id)
+    click.echo(f"EvidenceAnchor deployed on chain {chain_id} by {signer.address}")
+    if not settings.local_chain:
+        click.echo("set EVIDENCE_CONTRACT_ADDRESS to the address below")
+    click.echo(address)
+
+
+@chain_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def chain_status(as_json: bool) -> None:
+    """Network, balance, nonce, last anchor, pending transactions, alarms (exit 2 on an alarm)."""
+    status = _anchorer().status()
+    if as_json:
+        click.echo(json.dumps(status, indent=2))
+    else:
+        click.echo(
+            f"network:    {status['network']} (chain id {status['chain_id']}, {status['rpc']})"
+        )
+        click.echo(f"reachable:  {'yes' if status['reachable'] else 'NO: ' + str(status['error'])}")
+        click.echo(f"contract:   {status['contract']}")
+        click.echo(f"submitter:  {status['submitter']}")
+        if status["warning"]:
+            click.echo(f"WARNING:    {status['warning']}")
+        click.echo(f"balance:    {status['balance_wei']} wei")
+        click.echo(f"nonce:      {status['nonce']} (pending {status['pending_nonce']})")
+        last = status["last_anchor"]
+        if last:
+            click.echo(
+                f"last anchor: tree size {last['tree_size']}, {last['status']}, "
+                f"{last['confirmations']} confirmations, tx {last['tx_hash']}"
+            )
+        else:
+            click.echo("last anchor: none yet")
+        for pending in status["pending"]:
+            click.echo(f"pending:    tree size {pending['tree_size']} ({pending['status']})")
+            for attempt in pending["attempts"]:
+                click.echo(
+                    f"  tx {attempt['tx_hash']} nonce {attempt['nonce']} {attempt['status']}"
+                )
+    for alarm in status["alarms"]:
+        click.echo(f"ALARM {alarm['id']} {alarm['kind']}: {alarm['message']}", err=True)
+    if status["alarms"]:
+        sys.exit(2)
+    if not status["reachable"]:
+        sys.exit(1)
+
+
+@chain_group.command("anchor-now")
+@click.option(
+    "--timeout", default=120.0, show_default=True, help="Seconds to wait for the receipt."
+)
+def chain_anchor_now(timeout: float) -> None:
+    """Sign a checkpoint if the tree grew, anchor the latest one, wait until it is mined."""
+    try:
+        anchor = _anchorer().anchor_now(timeout=timeout)
+    except (EvidenceError, ConfigurationError) as exc:
+        raise click.ClickException(exc.message) from None
+    if anchor is None:
+        click.echo("nothing to anchor: the log is empty")
+        return
+    click.echo(
+        f"tree size {anchor.tree_size} anchored: {anchor.status}, block {anchor.block_number}, "
+        f"tx {anchor.to_json()['tx_hash']}"
+    )
+
+
+@chain_group.command("resolve-alarm")
+@click.argument("alarm_id", type=int)
+def chain_resolve_alarm(alarm_id: int) -> None:
+    """Mark a chain alarm resolved once an operator has dealt with it."""
+    try:
+        _instance().anchors.resolve_alarm(alarm_id)
+    except EvidenceError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"alarm {alarm_id} resolved")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(init_command)
     app.cli.add_command(tenant_group)
     app.cli.add_command(ledger_group)
+    app.cli.add_command(chain_group)

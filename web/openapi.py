@@ -76,6 +76,34 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                         "leaf_hash": HEX32,
                     },
                 },
+                "Anchor": {
+                    "type": "object",
+                    "description": "A checkpoint anchored on chain. Chain values (log_id, "
+                    "tx_hash, block_hash) are 0x-prefixed as Ethereum clients show them; "
+                    "log_id = SHA-256(origin).",
+                    "properties": {
+                        "chain_id": {"type": "integer"},
+                        "contract": {"type": "string"},
+                        "log_id": {"type": "string"},
+                        "tx_hash": {"type": ["string", "null"]},
+                        "block_number": {"type": ["integer", "null"]},
+                        "block_hash": {"type": ["string", "null"]},
+                        "block_timestamp": {"type": ["string", "null"], "format": "date-time"},
+                        "tree_size": {"type": "integer"},
+                        "root": HEX32,
+                        "confirmations": {"type": "integer"},
+                        "status": {
+                            "enum": [
+                                "pending",
+                                "mined",
+                                "confirmed",
+                                "reorged",
+                                "superseded",
+                                "failed",
+                            ]
+                        },
+                    },
+                },
                 "Checkpoint": {
                     "type": "object",
                     "properties": {
@@ -168,13 +196,87 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                             "schema": {"type": "string"},
                         },
                         tree_size,
+                        {
+                            "name": "anchored",
+                            "in": "query",
+                            "schema": {"type": "boolean"},
+                            "description": "Prove against the latest confirmed anchor's tree size",
+                        },
                     ],
                     "responses": {
-                        "200": {
-                            "description": "leaf_index, tree_size, leaf_hash, "
-                            "inclusion_proof, root, checkpoint"
-                        },
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "leaf_index": {"type": "integer"},
+                                    "tree_size": {"type": "integer"},
+                                    "leaf_hash": HEX32,
+                                    "inclusion_proof": {"type": "array", "items": HEX32},
+                                    "root": HEX32,
+                                    "checkpoint": {"type": "string"},
+                                    "anchor": {"oneOf": [_ref("Anchor"), {"type": "null"}]},
+                                    "consistency_proof": {
+                                        "oneOf": [
+                                            {"type": "array", "items": HEX32},
+                                            {"type": "null"},
+                                        ],
+                                        "description": "From tree_size to the anchor's tree "
+                                        "size, when the anchored tree is larger",
+                                    },
+                                },
+                            },
+                            "Inclusion proof; the on-chain anchor covering it (null while none)",
+                        ),
                         **ERRORS,
+                    },
+                }
+            },
+            "/api/v1/chain": {
+                "get": {
+                    "summary": "The chain: network, contract, submitter, last anchor, pending, "
+                    "alarms",
+                    "responses": {"200": {"description": "Anchoring status"}},
+                }
+            },
+            "/api/v1/anchors": {
+                "get": {
+                    "summary": "Anchors newest first",
+                    "parameters": [
+                        {"name": "before", "in": "query", "schema": {"type": "integer"}},
+                        {
+                            "name": "limit",
+                            "in": "query",
+                            "schema": {"type": "integer", "maximum": 1000},
+                        },
+                    ],
+                    "responses": {
+                        "200": _json(
+                            {
+                                "type": "object",
+                                "properties": {
+                                    "anchors": {"type": "array", "items": _ref("Anchor")},
+                                    "next_before": {"type": ["integer", "null"]},
+                                },
+                            },
+                            "A page of anchors",
+                        )
+                    },
+                }
+            },
+            "/api/v1/anchors/{tree_size}": {
+                "get": {
+                    "summary": "One anchor and every transaction sent for it",
+                    "parameters": [
+                        {
+                            "name": "tree_size",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "integer"},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json(_ref("Anchor"), "Anchor with attempts"),
+                        "404": ERRORS["404"],
                     },
                 }
             },
