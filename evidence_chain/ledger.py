@@ -16,7 +16,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 
 from evidence_chain import merkle
@@ -360,12 +370,18 @@ class Ledger:
         wanted = sorted(set(ids))
         found: dict[merkle.NodeId, bytes] = {}
         for chunk in _chunks(wanted, 400):
-            rows = conn.execute(
-                select(NODE.c.level, NODE.c.idx, NODE.c.hash).where(
-                    tuple_(NODE.c.level, NODE.c.idx).in_(chunk)
+            by_level: dict[int, list[int]] = {}
+            for level, idx in chunk:
+                by_level.setdefault(level, []).append(idx)
+            # One primary-key lookup per level; SQLite does not use the index for a row-value
+            # IN list, which would scan every stored node.
+            condition = or_(
+                *(
+                    and_(NODE.c.level == level, NODE.c.idx.in_(idxs))
+                    for level, idxs in by_level.items()
                 )
             )
-            for row in rows:
+            for row in conn.execute(select(NODE.c.level, NODE.c.idx, NODE.c.hash).where(condition)):
                 found[(int(row.level), int(row.idx))] = bytes(row.hash)
         missing = [node_id for node_id in wanted if node_id not in found]
         if missing:
@@ -617,7 +633,7 @@ class Ledger:
                 report.problems.append(
                     f"the log state says {size} leaves but {expected_index} are stored"
                 )
-            self._audit_nodes(conn, levels, report)
+            self._audit_nodes(conn, levels, report, batch)
             for cp_rows in _paged(conn, CHECKPOINT, CHECKPOINT.c.tree_size, 1000):
                 for row in cp_rows:
                     self._audit_checkpoint(_row_checkpoint(row), levels, report)
@@ -664,7 +680,9 @@ class Ledger:
         chain[key] = (seq + 1, computed)
 
     @staticmethod
-    def _audit_nodes(conn: Connection, levels: list[bytearray], report: AuditReport) -> None:
+    def _audit_nodes(
+        conn: Connection, levels: list[bytearray], report: AuditReport, batch: int
+    ) -> None:
         counts = [len(level) // 32 for level in levels]
         stored = {
             int(r.level): int(r.n)
@@ -678,7 +696,12 @@ class Ledger:
                 report.problems.append(
                     f"tree level {level}: {stored.get(level, 0)} nodes stored, {want} expected"
                 )
-        for rows in _paged(conn, NODE, (NODE.c.level, NODE.c.idx), 20_000):
+        pages = (
+            rows
+            for level in sorted(stored)
+            for rows in _paged(conn, NODE, NODE.c.idx, batch, where=NODE.c.level == level)
+        )
+        for rows in pages:
             for row in rows:
                 level, idx = int(row.level), int(row.idx)
                 report.nodes_checked += 1
@@ -729,16 +752,19 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
         yield items[start : start + size]
 
 
-def _paged(conn: Connection, table: Any, order: Any, size: int) -> Iterator[Sequence[Any]]:
-    """Yield a table's rows in key order, a page at a time (keyset pagination)."""
-    columns = order if isinstance(order, tuple) else (order,)
-    last: tuple[Any, ...] | None = None
+def _paged(
+    conn: Connection, table: Any, key: Any, size: int, *, where: Any = None
+) -> Iterator[Sequence[Any]]:
+    """Yield a table's rows in ``key`` order, a page at a time (keyset pagination)."""
+    last: Any = None
     while True:
-        query = select(table).order_by(*columns).limit(size)
+        query = select(table).order_by(key).limit(size)
+        if where is not None:
+            query = query.where(where)
         if last is not None:
-            query = query.where(tuple_(*columns) > tuple_(*last))
+            query = query.where(key > last)
         rows = conn.execute(query).all()
         if not rows:
             return
         yield rows
-        last = tuple(getattr(rows[-1], c.name) for c in columns)
+        last = getattr(rows[-1], key.name)
