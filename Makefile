@@ -8,7 +8,7 @@ PORT ?= 8000
 export EVIDENCE_HOME PORT
 
 # Debian packages the product and its tests use (PDF tools, CJK seal font, QR decoding).
-APT_PACKAGES := poppler-utils fonts-arphic-uming zbar-tools
+APT_PACKAGES := poppler-utils libnss3-tools fonts-arphic-uming zbar-tools
 APT_STAMP := $(VENV)/.apt-installed
 
 .PHONY: run test lint typecheck pytest bench contracts deps clean-instance help

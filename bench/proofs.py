@@ -26,7 +26,9 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
 def run() -> list[str]:
     """Fill a log to 1M leaves through the ledger, checkpointing along the way; time proofs."""
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings({"EVIDENCE_HOME": tmp, "EVIDENCE_SCHEDULER": "false"})
+        settings = load_settings(
+            {"EVIDENCE_HOME": tmp, "EVIDENCE_SCHEDULER": "false", "EVIDENCE_ANCHORING": "false"}
+        )
         initialise(settings)
         inst = open_instance(settings)
         tenant, _ = create_tenant(inst.engine, "Bench")
