@@ -19,11 +19,9 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Engine,
-    and_,
     bindparam,
     func,
     insert,
-    or_,
     select,
     update,
 )
@@ -49,7 +47,7 @@ from evidence_chain.events import (
 from evidence_chain.logkey import LogKey
 from evidence_chain.models import Checkpoint, LedgerEntry, LogState, SubjectHead, TreeNode
 from evidence_chain.note import Checkpoint as CheckpointBody
-from evidence_chain.note import sign_checkpoint, verify_checkpoint
+from evidence_chain.note import NoteVerifier, sign_checkpoint, verify_checkpoint
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +163,7 @@ class Ledger:
         self.key = key
         self.clock = clock
         self._postgres = engine.dialect.name == "postgresql"
+        self._verifier = NoteVerifier.from_vkey(key.verifier_key)
 
     # -- set-up -------------------------------------------------------------------------
 
@@ -369,20 +368,22 @@ class Ledger:
         """Load stored perfect-subtree hashes; raise IntegrityError if any is missing."""
         wanted = sorted(set(ids))
         found: dict[merkle.NodeId, bytes] = {}
+        mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         for chunk in _chunks(wanted, 400):
             by_level: dict[int, list[int]] = {}
             for level, idx in chunk:
                 by_level.setdefault(level, []).append(idx)
-            # One primary-key lookup per level; SQLite does not use the index for a row-value
-            # IN list, which would scan every stored node.
-            condition = or_(
-                *(
-                    and_(NODE.c.level == level, NODE.c.idx.in_(idxs))
-                    for level, idxs in by_level.items()
-                )
+            # A plain statement, one primary-key lookup per level: SQLite does not use the index
+            # for a row-value IN list, and building the equivalent SQLAlchemy expression costs
+            # more than the query on this hot path. Levels are ints from the core, never input.
+            clauses = " OR ".join(
+                f"(level = {int(level)} AND idx IN ({', '.join([mark] * len(idxs))}))"
+                for level, idxs in by_level.items()
             )
-            for row in conn.execute(select(NODE.c.level, NODE.c.idx, NODE.c.hash).where(condition)):
-                found[(int(row.level), int(row.idx))] = bytes(row.hash)
+            params = tuple(idx for idxs in by_level.values() for idx in idxs)
+            sql = f"SELECT level, idx, hash FROM tree_node WHERE {clauses}"  # noqa: S608
+            for level, idx, digest in conn.exec_driver_sql(sql, params):
+                found[(int(level), int(idx))] = bytes(digest)
         missing = [node_id for node_id in wanted if node_id not in found]
         if missing:
             raise IntegrityError(
@@ -526,7 +527,7 @@ class Ledger:
     def _verify_signed(self, cp: SignedCheckpoint) -> None:
         """Check a stored checkpoint's note is signed by our key and matches its row."""
         try:
-            body = verify_checkpoint(cp.note, self.key.verifier_key)
+            body = verify_checkpoint(cp.note, self._verifier)
         except VerificationError as exc:
             raise IntegrityError(
                 f"stored checkpoint {cp.tree_size} has an invalid signature: {exc.message}",
