@@ -1,4 +1,8 @@
-"""gunicorn settings for ``make run``: one initialisation in the master, then the workers."""
+"""gunicorn settings for ``make run``: one initialisation in the master, then the workers.
+
+Without ``EVIDENCE_CHAIN_RPC_URL`` the master also starts the embedded chain (anvil, state
+under ``$EVIDENCE_HOME/chain``), deploys the contract on first start, and stops it on exit.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +18,42 @@ graceful_timeout = 20
 accesslog = "-"
 errorlog = "-"
 
+_local_chain: Any = None
+
 
 def on_starting(server: Any) -> None:
-    """Create or upgrade the instance once, before any worker starts."""
+    """Create or upgrade the instance once, and start the local chain, before any worker."""
+    global _local_chain
+    from evidence_chain.chain import Web3Chain
     from evidence_chain.config import load_settings
+    from evidence_chain.errors import ChainError, ConfigurationError
     from evidence_chain.instance import initialise
+    from evidence_chain.localchain import start_local_chain
 
-    initialise(load_settings())
+    settings = load_settings()
+    initialise(settings)
+    if not settings.anchoring_enabled:
+        return
+    if settings.local_chain:
+        _local_chain = start_local_chain(settings)
+        url = _local_chain.url
+    else:
+        url = settings.chain_rpc_url
+    if settings.chain_id is not None:
+        try:
+            actual = Web3Chain.http(url).chain_id()
+        except ChainError as exc:
+            server.log.warning("chain not reachable at start (%s); anchoring will retry", exc)
+            return
+        if actual != settings.chain_id:
+            if _local_chain is not None:
+                _local_chain.stop()
+            raise ConfigurationError(
+                f"EVIDENCE_CHAIN_ID is {settings.chain_id} but the node reports chain {actual}"
+            )
+
+
+def on_exit(server: Any) -> None:
+    """Stop the local chain this master started (its state is dumped on SIGTERM)."""
+    if _local_chain is not None:
+        _local_chain.stop()
