@@ -29,11 +29,12 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
 
-    from web import api, cli, errors
+    from web import api, cli, errors, signing_api
 
     errors.init_app(app)
     api.init_app(app)
     cli.init_app(app)
+    signing_api.init_app(app)
     return app
 
 

@@ -14,6 +14,7 @@ from evidence_chain.anchoring import Anchorer
 from evidence_chain.errors import ConfigurationError, EvidenceError
 from evidence_chain.instance import Instance, initialise, submitter
 from evidence_chain.tenants import add_key, create_tenant, list_tenants
+from signing import service as signing_service
 
 
 def _instance() -> Instance:
@@ -26,6 +27,7 @@ def init_command() -> None:
     """Create or upgrade the instance: folder, database schema, log key."""
     settings = current_app.config["SEALTRAIL_SETTINGS"]
     initialise(settings)
+    signing_service.initialise(settings)
     inst = _instance()
     click.echo(f"instance home: {settings.home}")
     click.echo(f"log origin:    {inst.ledger.key.origin}")

@@ -351,5 +351,177 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                     "responses": {"200": {"description": "subject, events, next_after"}, **ERRORS},
                 }
             },
+            **SIGNING_PATHS,
         },
     }
+
+
+def _multipart(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    schema = {"type": "object", "properties": properties, "required": required}
+    return {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
+
+
+_BINARY = {"type": "string", "format": "binary"}
+_SIGNING_ERRORS = {
+    **ERRORS,
+    "413": _json(_ref("Error"), "The document is larger than EVIDENCE_MAX_DOCUMENT_BYTES"),
+}
+_SEAL_ID = {"name": "seal_id", "in": "path", "required": True, "schema": {"type": "string"}}
+
+SIGNING_PATHS: dict[str, Any] = {
+    "/api/v1/seals": {
+        "post": {
+            "summary": "Draw a seal (JSON) or upload a picture of one (multipart 'image')",
+            "security": [{"bearer": []}],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "kind": {
+                                    "enum": [
+                                        "official",
+                                        "contract",
+                                        "finance",
+                                        "invoice",
+                                        "legal_representative",
+                                        "personal",
+                                    ]
+                                },
+                                "text": {"type": "string"},
+                                "subtext": {"type": "string"},
+                                "code": {"type": "string"},
+                                "size_mm": {"type": ["number", "array"]},
+                                "colour": {"type": "string", "pattern": "^#[0-9a-fA-F]{6}$"},
+                            },
+                        }
+                    },
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "image": _BINARY,
+                                "kind": {"type": "string"},
+                                "text": {"type": "string"},
+                                "width_mm": {"type": "number"},
+                            },
+                            "required": ["image"],
+                        }
+                    },
+                },
+            },
+            "responses": {"201": {"description": "The seal, with its preview_url"}, **ERRORS},
+        },
+        "get": {
+            "summary": "The tenant's seals, oldest first (?after=<seal id>&limit=)",
+            "security": [{"bearer": []}],
+            "responses": {"200": {"description": "seals, next_after"}, **ERRORS},
+        },
+    },
+    "/api/v1/seals/{seal_id}": {
+        "get": {
+            "summary": "One seal",
+            "security": [{"bearer": []}],
+            "parameters": [_SEAL_ID],
+            "responses": {"200": {"description": "The seal"}, **ERRORS},
+        }
+    },
+    "/api/v1/seals/{seal_id}/preview.png": {
+        "get": {
+            "summary": "The seal as a transparent PNG",
+            "security": [{"bearer": []}],
+            "parameters": [_SEAL_ID],
+            "responses": {
+                "200": {"description": "PNG", "content": {"image/png": {"schema": _BINARY}}},
+                **ERRORS,
+            },
+        }
+    },
+    "/api/v1/documents/sign": {
+        "post": {
+            "summary": "Sign a PDF (PAdES B-LT or B-LTA) with a seal; logged as document.signed",
+            "description": (
+                "placements: JSON list of {kind: explicit, page, x, y} | {kind: field, name} | "
+                "{kind: every_page, x, y} | {kind: riding, y}. The first signature certifies "
+                "the document unless certify=false; after a certifying signature later signers "
+                "sign fields it reserved (reserve_fields). Headers X-Sealtrail-Sha256-Before, "
+                "X-Sealtrail-Sha256-After, X-Sealtrail-Event-Id."
+            ),
+            "security": [{"bearer": []}],
+            "requestBody": _multipart(
+                {
+                    "document": _BINARY,
+                    "seal_id": {"type": "string"},
+                    "placements": {"type": "string", "description": "JSON list"},
+                    "signer": {
+                        "type": "string",
+                        "description": "JSON {name, organization, organization_identifier, email}",
+                    },
+                    "level": {"enum": ["B-LT", "B-LTA"]},
+                    "watermark": {"type": "string"},
+                    "qr": {"type": "boolean"},
+                    "subject": {"type": "string"},
+                    "certify": {"type": "boolean"},
+                    "reserve_fields": {
+                        "type": "string",
+                        "description": "JSON list of {name, page, x, y, width, height}",
+                    },
+                },
+                ["document", "seal_id", "placements"],
+            ),
+            "responses": {
+                "200": {
+                    "description": "The signed PDF",
+                    "content": {"application/pdf": {"schema": _BINARY}},
+                },
+                **_SIGNING_ERRORS,
+            },
+        }
+    },
+    "/api/v1/documents/validate": {
+        "post": {
+            "summary": "Validate every signature and document time-stamp of a PDF",
+            "security": [{"bearer": []}],
+            "requestBody": _multipart({"document": _BINARY}, ["document"]),
+            "responses": {
+                "200": {"description": "signatures, doc_timestamps, all_valid, summary"},
+                **_SIGNING_ERRORS,
+            },
+        }
+    },
+    "/tsa": {
+        "post": {
+            "summary": "RFC 3161 time-stamping authority (public)",
+            "requestBody": {
+                "required": True,
+                "content": {"application/timestamp-query": {"schema": _BINARY}},
+            },
+            "responses": {
+                "200": {
+                    "description": "TimeStampResp (DER)",
+                    "content": {"application/timestamp-reply": {"schema": _BINARY}},
+                }
+            },
+        }
+    },
+    "/pki/ca": {
+        "get": {
+            "summary": "Root and issuing CA certificates (PEM bundle)",
+            "responses": {"200": {"description": "PEM"}},
+        }
+    },
+    "/pki/crl": {
+        "get": {
+            "summary": "Issuing CA's CRL (DER)",
+            "responses": {"200": {"description": "application/pkix-crl"}},
+        }
+    },
+    "/pki/root-crl": {
+        "get": {
+            "summary": "Root CA's CRL (DER)",
+            "responses": {"200": {"description": "application/pkix-crl"}},
+        }
+    },
+}

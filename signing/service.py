@@ -1,0 +1,840 @@
+"""The signing engine as a service of one instance: PKI and TSA on disk, seals and signer
+certificates in the database, every signature recorded in the evidence log.
+
+Files under ``EVIDENCE_HOME``::
+
+    keys/master.key     the master key (0600), unless EVIDENCE_MASTER_KEY is set (which wins)
+    pki/                root and issuing CA (signing.pki), the TSA key and certificate
+
+They are made by :func:`initialise` on first start (``flask --app app init``), and otherwise
+on first use; :class:`SigningService` opens them lazily, so an application that never signs
+never pays for it. ``EVIDENCE_TSA_URL`` replaces the in-process TSA by an external RFC 3161
+service (pyHanko's HTTP client); ``/tsa`` is then still served by our own TSA.
+
+Multi-party signing through the API: the first signature certifies the document (DocMDP,
+"fill forms and sign") unless ``certify`` is false. After a certifying signature, later
+signers sign into fields the certifying signature reserved (``reserve_fields``, then a
+``{"kind": "field", "name": ...}`` placement); after an approval (non-certifying) first
+signature, later signers place their seals freely. Anything else is refused with
+``certified_document`` before any work is done.
+
+The heavy libraries (pyHanko, pdfium, ReportLab) are imported on first use only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import secrets
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields, is_dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from sqlalchemy import Engine, insert, select, update
+
+from evidence_chain.config import Settings
+from evidence_chain.errors import NotFoundError, ValidationError
+from evidence_chain.events import SUBJECT_PATTERN, format_time, parse_event
+from evidence_chain.ledger import Ledger
+from evidence_chain.tenants import TenantRef
+from signing.keystore import MasterKey, decrypt_private_key, encrypt_private_key
+from signing.models import Seal, SignerCertificate
+from signing.pki import CertificateAuthority, Identity, SignerIdentity, new_signer_key
+
+if TYPE_CHECKING:
+    from pyhanko.sign.timestamps import TimeStamper
+
+    from signing.pades import FieldReservation, Placement, SignResult
+    from signing.tsa import TimeStampAuthority
+    from signing.validate import ValidationReport
+
+__all__ = [
+    "DEFAULT_MAX_DOCUMENT_BYTES",
+    "SealRecord",
+    "SignedDocument",
+    "SigningService",
+    "initialise",
+    "parse_identity",
+    "parse_placements",
+    "parse_reservations",
+    "report_to_json",
+]
+
+SEAL = Seal.__table__  # type: ignore[attr-defined]
+SIGNER_CERT = SignerCertificate.__table__  # type: ignore[attr-defined]
+
+DEFAULT_MAX_DOCUMENT_BYTES = 50 * 1024 * 1024
+EVENT_TYPE = "document.signed"
+LEVELS = ("B-LT", "B-LTA")
+SEAL_KINDS = (
+    "official",
+    "contract",
+    "finance",
+    "invoice",
+    "legal_representative",
+    "personal",
+    "handwritten",
+)
+_PLACEMENT_KEYS = {
+    "explicit": {"kind", "page", "x", "y", "width", "height"},
+    "field": {"kind", "name"},
+    "every_page": {"kind", "x", "y", "width", "height", "pages"},
+    "riding": {"kind", "y", "width", "height", "pages"},
+}
+_IDENTITY_KEYS = {
+    "name",
+    "kind",
+    "organization",
+    "organizational_unit",
+    "organization_identifier",
+    "email",
+    "country",
+    "serial_number",
+}
+MAX_PLACEMENTS = 20
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def pki_dir(settings: Settings) -> Path:
+    """Where the CA and the TSA keep their certificates and sealed keys."""
+    return settings.home / "pki"
+
+
+def master_key_path(settings: Settings) -> Path:
+    """Where the generated master key lives when EVIDENCE_MASTER_KEY is not set."""
+    return settings.home / "keys" / "master.key"
+
+
+def initialise(settings: Settings) -> None:
+    """Make the master key, the two-level CA and the TSA on first start (idempotent)."""
+    from signing.tsa import TimeStampAuthority
+
+    master = MasterKey.load_or_create(master_key_path(settings))
+    ca = CertificateAuthority.load_or_create(
+        pki_dir(settings), master, base_url=settings.public_base_url
+    )
+    TimeStampAuthority.load_or_create(pki_dir(settings), ca, master)
+
+
+# --- parsing client input ------------------------------------------------------------------
+
+
+def _number(raw: Any, label: str, *, required: bool = True) -> float | None:
+    if raw is None and not required:
+        return None
+    if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
+        raise ValidationError(f"{label} must be a number", details={"field": label})
+    return float(raw)
+
+
+def _page_list(raw: Any, label: str) -> tuple[int, ...] | None:
+    if raw is None:
+        return None
+    if (
+        not isinstance(raw, list)
+        or not raw
+        or not all(isinstance(p, int) and not isinstance(p, bool) for p in raw)
+    ):
+        raise ValidationError(f"{label} must be a non-empty list of page numbers")
+    return tuple(raw)
+
+
+def _json_value(raw: str | None, label: str) -> Any:
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        raise ValidationError(f"{label} is not valid JSON", details={"field": label}) from None
+
+
+def parse_placements(raw: str | None) -> list[Placement]:
+    """Parse the ``placements`` form field (a JSON list) into library placements."""
+    from signing.pades import Placement
+
+    value = _json_value(raw, "placements")
+    if value is None:
+        raise ValidationError("placements are required", details={"field": "placements"})
+    if not isinstance(value, list) or not value:
+        raise ValidationError(
+            "placements must be a non-empty JSON list", details={"field": "placements"}
+        )
+    if len(value) > MAX_PLACEMENTS:
+        raise ValidationError(
+            f"at most {MAX_PLACEMENTS} placements", details={"field": "placements"}
+        )
+    out: list[Placement] = []
+    for i, item in enumerate(value):
+        label = f"placements[{i}]"
+        if not isinstance(item, dict):
+            raise ValidationError(f"{label} must be an object", details={"field": label})
+        kind = item.get("kind")
+        if kind not in _PLACEMENT_KEYS:
+            raise ValidationError(
+                f"{label}.kind must be one of {sorted(_PLACEMENT_KEYS)}",
+                details={"field": f"{label}.kind"},
+            )
+        unknown = sorted(set(item) - _PLACEMENT_KEYS[kind])
+        if unknown:
+            raise ValidationError(
+                f"{label}: unknown key {unknown[0]!r} for a {kind} placement",
+                details={"field": f"{label}.{unknown[0]}"},
+            )
+        width = _number(item.get("width"), f"{label}.width", required=False)
+        height = _number(item.get("height"), f"{label}.height", required=False)
+        if kind == "explicit":
+            page = item.get("page")
+            if not isinstance(page, int) or isinstance(page, bool):
+                raise ValidationError(
+                    f"{label}.page must be a page number", details={"field": f"{label}.page"}
+                )
+            x = _number(item.get("x"), f"{label}.x")
+            y = _number(item.get("y"), f"{label}.y")
+            assert x is not None and y is not None
+            out.append(Placement.explicit(page, x, y, width, height))
+        elif kind == "field":
+            name = item.get("name")
+            if not isinstance(name, str) or not name.strip():
+                raise ValidationError(
+                    f"{label}.name must be a field name", details={"field": f"{label}.name"}
+                )
+            out.append(Placement.named_field(name))
+        elif kind == "every_page":
+            x = _number(item.get("x"), f"{label}.x")
+            y = _number(item.get("y"), f"{label}.y")
+            assert x is not None and y is not None
+            pages = _page_list(item.get("pages"), f"{label}.pages")
+            out.append(Placement.every_page(x, y, width, height, pages))
+        else:
+            y = _number(item.get("y"), f"{label}.y", required=False)
+            pages = _page_list(item.get("pages"), f"{label}.pages")
+            out.append(Placement.riding(y, width, height, pages))
+    return out
+
+
+def parse_reservations(raw: str | None) -> tuple[FieldReservation, ...]:
+    """Parse ``reserve_fields``: [{"name", "page", "x", "y", "width", "height"}, ...]."""
+    from signing.pades import FieldReservation
+
+    value = _json_value(raw, "reserve_fields")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ValidationError(
+            "reserve_fields must be a JSON list", details={"field": "reserve_fields"}
+        )
+    out = []
+    for i, item in enumerate(value):
+        label = f"reserve_fields[{i}]"
+        if not isinstance(item, dict) or set(item) != {"name", "page", "x", "y", "width", "height"}:
+            raise ValidationError(
+                f"{label} must be an object with name, page, x, y, width, height",
+                details={"field": label},
+            )
+        name, page = item["name"], item["page"]
+        if not isinstance(name, str) or not name.strip():
+            raise ValidationError(f"{label}.name must be a field name", details={"field": label})
+        if not isinstance(page, int) or isinstance(page, bool):
+            raise ValidationError(f"{label}.page must be a page number", details={"field": label})
+        nums = [_number(item[k], f"{label}.{k}") for k in ("x", "y", "width", "height")]
+        x, y, w, h = (float(n or 0.0) for n in nums)
+        if w <= 0 or h <= 0:
+            raise ValidationError(f"{label}: width and height must be positive")
+        out.append(FieldReservation(name, page, x, y, w, h))
+    return tuple(out)
+
+
+def parse_identity(raw: str | None, tenant: TenantRef) -> Identity:
+    """The signer identity from the ``signer`` form field; by default the tenant itself."""
+    value = _json_value(raw, "signer")
+    if value is None:
+        return Identity(tenant.name[:64], kind="organization")
+    if not isinstance(value, dict):
+        raise ValidationError("signer must be a JSON object", details={"field": "signer"})
+    unknown = sorted(set(value) - _IDENTITY_KEYS)
+    if unknown:
+        raise ValidationError(
+            f"signer: unknown key {unknown[0]!r}", details={"field": f"signer.{unknown[0]}"}
+        )
+    for key, item in value.items():
+        if item is not None and (not isinstance(item, str) or len(item) > 64):
+            raise ValidationError(
+                f"signer.{key} must be a string of at most 64 characters",
+                details={"field": f"signer.{key}"},
+            )
+    name = value.get("name")
+    if not name:
+        raise ValidationError("signer.name is required", details={"field": "signer.name"})
+    kind = value.get("kind") or ("organization" if value.get("organization_identifier") else None)
+    kind = kind or "person"
+    if kind not in ("person", "organization"):
+        raise ValidationError("signer.kind is person or organization")
+    return Identity(
+        common_name=name,
+        kind="organization" if kind == "organization" else "person",
+        organization=value.get("organization"),
+        organizational_unit=value.get("organizational_unit"),
+        country=value.get("country", "CN"),
+        serial_number=value.get("serial_number"),
+        organization_identifier=value.get("organization_identifier"),
+        email=value.get("email"),
+    )
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def report_to_json(report: ValidationReport) -> dict[str, Any]:
+    """A validation report as the API returns it."""
+    body: dict[str, Any] = _jsonable(report)
+    body["all_valid"] = report.all_valid
+    body["summary"] = report.summary()
+    for sig, data in zip(report.signatures, body["signatures"], strict=True):
+        data["summary"] = sig.summary()
+    return body
+
+
+# --- records ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SealRecord:
+    """A stored seal (without its bytes)."""
+
+    id: str
+    kind: str
+    text: str | None
+    subtext: str | None
+    spec: dict[str, Any]
+    source: str
+    created_at: dt.datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """The seal as the API returns it."""
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "text": self.text,
+            "subtext": self.subtext,
+            "source": self.source,
+            "spec": self.spec,
+            "created_at": format_time(_aware(self.created_at)),
+            "preview_url": f"/api/v1/seals/{self.id}/preview.png",
+        }
+
+
+def _seal_record(row: Any) -> SealRecord:
+    return SealRecord(
+        id=row.public_id,
+        kind=row.kind,
+        text=row.text,
+        subtext=row.subtext,
+        spec=json.loads(row.spec),
+        source=row.source,
+        created_at=row.created_at,
+    )
+
+
+@dataclass(frozen=True)
+class SignedDocument:
+    """The outcome of one signature through the service."""
+
+    result: SignResult
+    event_id: str
+    certificate_serial: str
+    certificate_sha256: str
+
+
+def _identity_json(identity: Identity) -> dict[str, Any]:
+    return {k: v for k, v in asdict(identity).items() if v is not None}
+
+
+def _cert_sha256(cert: x509.Certificate) -> str:
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+# --- the service --------------------------------------------------------------------------
+
+
+class SigningService:
+    """PKI, TSA, seals, signing and validation for one instance; opened lazily."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        ledger: Ledger,
+        *,
+        max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
+        tsa_url: str | None = None,
+        environ: dict[str, str] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.ledger = ledger
+        self.max_document_bytes = max_document_bytes
+        self.tsa_url = tsa_url
+        self._environ = environ
+        self._lock = threading.Lock()
+        self._master: MasterKey | None = None
+        self._ca: CertificateAuthority | None = None
+        self._tsa: TimeStampAuthority | None = None
+
+    @classmethod
+    def from_env(
+        cls,
+        settings: Settings,
+        engine: Engine,
+        ledger: Ledger,
+        environ: Mapping[str, str] | None = None,
+    ) -> SigningService:
+        """Read EVIDENCE_MAX_DOCUMENT_BYTES and EVIDENCE_TSA_URL from the environment."""
+        env = os.environ if environ is None else environ
+        raw = env.get("EVIDENCE_MAX_DOCUMENT_BYTES") or ""
+        try:
+            limit = int(raw) if raw else DEFAULT_MAX_DOCUMENT_BYTES
+        except ValueError:
+            from evidence_chain.errors import ConfigurationError
+
+            raise ConfigurationError(
+                f"EVIDENCE_MAX_DOCUMENT_BYTES must be an integer, got {raw!r}"
+            ) from None
+        return cls(
+            settings,
+            engine,
+            ledger,
+            max_document_bytes=limit,
+            tsa_url=env.get("EVIDENCE_TSA_URL") or None,
+            environ=dict(env),
+        )
+
+    # --- PKI and TSA, opened on first use ----------------------------------------------
+
+    def _open(self) -> None:
+        from signing.tsa import TimeStampAuthority
+
+        with self._lock:
+            if self._tsa is not None:
+                return
+            master = MasterKey.load_or_create(master_key_path(self.settings), self._environ)
+            ca = CertificateAuthority.load_or_create(
+                pki_dir(self.settings), master, base_url=self.settings.public_base_url
+            )
+            tsa = TimeStampAuthority.load_or_create(pki_dir(self.settings), ca, master)
+            self._master, self._ca, self._tsa = master, ca, tsa
+
+    @property
+    def master(self) -> MasterKey:
+        """The master key sealing every private key."""
+        self._open()
+        assert self._master is not None
+        return self._master
+
+    @property
+    def ca(self) -> CertificateAuthority:
+        """The instance's two-level certificate authority."""
+        self._open()
+        assert self._ca is not None
+        return self._ca
+
+    @property
+    def tsa(self) -> TimeStampAuthority:
+        """The instance's own RFC 3161 time-stamping authority."""
+        self._open()
+        assert self._tsa is not None
+        return self._tsa
+
+    def timestamper(self) -> TimeStamper:
+        """The time-stamper signatures use: the external TSA if configured, else ours."""
+        if self.tsa_url:
+            from pyhanko.sign.timestamps import HTTPTimeStamper
+
+            return HTTPTimeStamper(self.tsa_url)
+        from signing.tsa import InProcessTimeStamper
+
+        return InProcessTimeStamper(self.tsa)
+
+    def timestamp_reply(self, request_der: bytes) -> bytes:
+        """Answer an RFC 3161 TimeStampReq (DER) with a TimeStampResp (DER)."""
+        return self.tsa.respond(request_der)
+
+    def ca_bundle_pem(self) -> bytes:
+        """The root and the issuing CA certificates as one PEM bundle."""
+        return b"".join(
+            c.public_bytes(serialization.Encoding.PEM)
+            for c in (self.ca.root_cert, self.ca.issuing_cert)
+        )
+
+    def crl(self) -> bytes:
+        """The issuing CA's CRL (DER)."""
+        return self.ca.crl()
+
+    def root_crl(self) -> bytes:
+        """The root CA's CRL (DER)."""
+        return self.ca.root_crl()
+
+    def status(self) -> dict[str, Any]:
+        """CA and TSA subjects and fingerprints, and how many certificates are revoked."""
+        ca, tsa = self.ca, self.tsa
+        with self.engine.connect() as conn:
+            issued = conn.execute(select(SIGNER_CERT.c.id)).all()
+            revoked = conn.execute(
+                select(SIGNER_CERT.c.id).where(SIGNER_CERT.c.revoked_at.is_not(None))
+            ).all()
+        revocations = ca._load_revocations()
+        return {
+            "directory": str(ca.directory),
+            "root": {
+                "subject": ca.root_cert.subject.rfc4514_string(),
+                "sha256": _cert_sha256(ca.root_cert),
+                "not_after": ca.root_cert.not_valid_after_utc.isoformat(),
+            },
+            "issuing": {
+                "subject": ca.issuing_cert.subject.rfc4514_string(),
+                "sha256": _cert_sha256(ca.issuing_cert),
+                "not_after": ca.issuing_cert.not_valid_after_utc.isoformat(),
+            },
+            "tsa": {
+                "subject": tsa.certificate.subject.rfc4514_string(),
+                "sha256": _cert_sha256(tsa.certificate),
+                "external_url": self.tsa_url,
+            },
+            "signer_certificates": len(issued),
+            "revoked": {
+                "issuing": len(revocations["issuing"]),
+                "root": len(revocations["root"]),
+                "signer_certificates": len(revoked),
+            },
+        }
+
+    def revoke(self, serial: str) -> bool:
+        """Revoke a certificate of the issuing CA by serial (hex, as the evidence log shows it).
+
+        Returns True when the serial is one of our signer certificates (marked revoked too).
+        """
+        text = serial.strip().lower().removeprefix("0x").replace(":", "")
+        try:
+            number = int(text, 16)
+        except ValueError:
+            raise ValidationError(f"{serial!r} is not a hexadecimal serial number") from None
+        self.ca.revoke(number)
+        key = format(number, "x")
+        with self.engine.begin() as conn:
+            changed = conn.execute(
+                update(SIGNER_CERT)
+                .where(SIGNER_CERT.c.serial == key, SIGNER_CERT.c.revoked_at.is_(None))
+                .values(revoked_at=_utcnow())
+            ).rowcount
+            known = conn.execute(
+                select(SIGNER_CERT.c.id).where(SIGNER_CERT.c.serial == key)
+            ).first()
+        del changed
+        return known is not None
+
+    # --- seals -------------------------------------------------------------------------
+
+    def _store_seal(
+        self,
+        tenant_id: int,
+        *,
+        kind: str,
+        text: str | None,
+        subtext: str | None,
+        spec: dict[str, Any],
+        appearance: bytes,
+        preview: bytes,
+        source: str,
+    ) -> SealRecord:
+        public_id = "sl_" + secrets.token_hex(8)
+        now = _utcnow()
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(SEAL).values(
+                    public_id=public_id,
+                    tenant_id=tenant_id,
+                    kind=kind,
+                    text=text,
+                    subtext=subtext,
+                    spec=json.dumps(spec, ensure_ascii=False, sort_keys=True),
+                    appearance=appearance,
+                    preview=preview,
+                    source=source,
+                    created_at=now,
+                )
+            )
+        return SealRecord(public_id, kind, text, subtext, spec, source, now)
+
+    def create_drawn_seal(
+        self,
+        tenant_id: int,
+        *,
+        kind: str,
+        text: str,
+        subtext: str | None = None,
+        code: str | None = None,
+        size_mm: tuple[float, float] | None = None,
+        colour: str = "#d40000",
+    ) -> SealRecord:
+        """Draw a seal with ReportLab and keep it (vector PDF and PNG preview)."""
+        from signing.seals import SealSpec, draw_seal, render_png
+
+        spec = SealSpec(kind, text, subtext, code, size_mm, colour)  # type: ignore[arg-type]
+        appearance = draw_seal(spec)
+        return self._store_seal(
+            tenant_id,
+            kind=kind,
+            text=text,
+            subtext=spec.purpose,
+            spec={
+                "kind": kind,
+                "text": text,
+                "subtext": spec.purpose,
+                "code": code,
+                "size_mm": list(spec.size),
+                "colour": colour,
+            },
+            appearance=appearance,
+            preview=render_png(appearance),
+            source="drawn",
+        )
+
+    def create_uploaded_seal(
+        self,
+        tenant_id: int,
+        image: bytes,
+        *,
+        kind: str = "official",
+        text: str | None = None,
+        width_mm: float = 40.0,
+    ) -> SealRecord:
+        """Keep an uploaded seal picture, its background made transparent."""
+        from signing.seals import seal_from_image
+
+        if kind not in SEAL_KINDS:
+            raise ValidationError(f"unknown seal kind {kind!r}", details={"field": "kind"})
+        if text is not None and len(text) > 200:
+            raise ValidationError("text is at most 200 characters", details={"field": "text"})
+        made = seal_from_image(image, width_mm=width_mm)
+        return self._store_seal(
+            tenant_id,
+            kind=kind,
+            text=text,
+            subtext=None,
+            spec={
+                "kind": kind,
+                "text": text,
+                "size_mm": [round(made.width_mm, 2), round(made.height_mm, 2)],
+            },
+            appearance=made.pdf,
+            preview=made.png,
+            source="uploaded",
+        )
+
+    def list_seals(
+        self, tenant_id: int, *, after: str | None = None, limit: int = 100
+    ) -> list[SealRecord]:
+        """The tenant's seals, oldest first, after the seal id ``after``."""
+        query = select(SEAL).where(SEAL.c.tenant_id == tenant_id)
+        with self.engine.connect() as conn:
+            if after is not None:
+                row = conn.execute(
+                    select(SEAL.c.id).where(
+                        SEAL.c.public_id == after, SEAL.c.tenant_id == tenant_id
+                    )
+                ).first()
+                if row is None:
+                    raise NotFoundError(f"no seal {after!r}", details={"seal_id": after})
+                query = query.where(SEAL.c.id > row.id)
+            rows = conn.execute(query.order_by(SEAL.c.id).limit(limit)).all()
+        return [_seal_record(r) for r in rows]
+
+    def _seal_row(self, tenant_id: int, seal_id: str) -> Any:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(SEAL).where(SEAL.c.public_id == seal_id, SEAL.c.tenant_id == tenant_id)
+            ).first()
+        if row is None:
+            raise NotFoundError(f"no seal {seal_id!r}", details={"seal_id": seal_id})
+        return row
+
+    def get_seal(self, tenant_id: int, seal_id: str) -> SealRecord:
+        """One of the tenant's seals; another tenant's is NotFoundError."""
+        return _seal_record(self._seal_row(tenant_id, seal_id))
+
+    def seal_preview(self, tenant_id: int, seal_id: str) -> bytes:
+        """The seal's PNG preview (rendered now if it was not kept)."""
+        row = self._seal_row(tenant_id, seal_id)
+        if row.preview is not None:
+            return bytes(row.preview)
+        from signing.seals import render_png
+
+        return render_png(bytes(row.appearance))
+
+    # --- signer certificates -------------------------------------------------------------
+
+    def signer_for(self, tenant_id: int, identity: Identity) -> SignerIdentity:
+        """A key and certificate for ``identity``: the one on record, or a new one from our CA."""
+        ident = _identity_json(identity)
+        key = hashlib.sha256(
+            json.dumps(ident, sort_keys=True, ensure_ascii=False).encode("utf-8")
+        ).hexdigest()
+        now = _utcnow()
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(SIGNER_CERT)
+                .where(
+                    SIGNER_CERT.c.tenant_id == tenant_id,
+                    SIGNER_CERT.c.identity_key == key,
+                    SIGNER_CERT.c.revoked_at.is_(None),
+                )
+                .order_by(SIGNER_CERT.c.id.desc())
+                .limit(1)
+            ).first()
+        if (
+            row is not None
+            and _aware(row.not_after) > now + dt.timedelta(days=1)
+            and not self.ca.is_revoked(int(row.serial, 16))
+        ):
+            cert = x509.load_pem_x509_certificate(row.certificate_pem.encode("ascii"))
+            return SignerIdentity(
+                decrypt_private_key(bytes(row.key_blob), self.master), cert, self.ca.chain
+            )
+        private_key = new_signer_key()
+        try:
+            cert = self.ca.issue_end_entity(identity, private_key.public_key())
+        except ValueError as exc:  # e.g. an attribute x509 does not allow
+            raise ValidationError(f"signer identity cannot be certified: {exc}") from None
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(SIGNER_CERT).values(
+                    tenant_id=tenant_id,
+                    identity_key=key,
+                    identity=json.dumps(ident, ensure_ascii=False, sort_keys=True),
+                    certificate_pem=cert.public_bytes(serialization.Encoding.PEM).decode("ascii"),
+                    key_blob=encrypt_private_key(private_key, self.master),
+                    serial=format(cert.serial_number, "x"),
+                    fingerprint_sha256=_cert_sha256(cert),
+                    not_after=cert.not_valid_after_utc,
+                    created_at=now,
+                )
+            )
+        return SignerIdentity(private_key, cert, self.ca.chain)
+
+    # --- signing and validation --------------------------------------------------------
+
+    def sign_document(
+        self,
+        tenant: TenantRef,
+        pdf: bytes,
+        *,
+        seal_id: str,
+        placements: Sequence[Placement],
+        identity: Identity,
+        level: str = "B-LT",
+        watermark: str | None = None,
+        qr: bool = False,
+        subject: str | None = None,
+        certify: bool | None = None,
+        reserve_fields: Sequence[FieldReservation] = (),
+        reason: str | None = None,
+    ) -> SignedDocument:
+        """Sign ``pdf`` with the tenant's seal and record the signature in the evidence log."""
+        from signing.pades import SignOptions, check_pdf, sign_pdf
+
+        if level not in LEVELS:
+            raise ValidationError(
+                f"level must be one of {', '.join(LEVELS)}", details={"field": "level"}
+            )
+        if watermark is not None and len(watermark) > 60:
+            raise ValidationError("watermark is at most 60 characters")
+        check_pdf(pdf, self.max_document_bytes)
+        before = hashlib.sha256(pdf).hexdigest()
+        subject = subject or f"document:{before}"
+        if not SUBJECT_PATTERN.match(subject):
+            raise ValidationError(
+                "subject: 1-256 characters of letters, digits and . _ : @ / + = -",
+                details={"field": "subject"},
+            )
+        seal = self._seal_row(tenant.id, seal_id)
+        signer = self.signer_for(tenant.id, identity)
+        qr_url = f"{self.settings.public_base_url}/verify?document={before}" if qr else None
+        result = sign_pdf(
+            pdf,
+            signer,
+            bytes(seal.appearance),
+            placements,
+            SignOptions(
+                level=level,  # type: ignore[arg-type]
+                certify=certify,
+                reserve_fields=tuple(reserve_fields),
+                watermark=watermark or None,
+                qr_url=qr_url,
+                reason=reason,
+                max_bytes=self.max_document_bytes,
+            ),
+            timestamper=self.timestamper(),
+            crls=self.ca.crls(),
+            trust_roots=self.ca.trust_roots(),
+        )
+        cert = result.certificate
+        serial = format(cert.serial_number, "x")
+        fingerprint = _cert_sha256(cert)
+        event = parse_event(
+            {
+                "type": EVENT_TYPE,
+                "subject": subject,
+                "occurred_at": format_time(_utcnow()),
+                "actor": _identity_json(identity),
+                "data": {
+                    "sha256_before": result.sha256_before,
+                    "sha256_after": result.sha256_after,
+                    "seal": {"id": seal.public_id, "kind": seal.kind},
+                    "certificate": {
+                        "serial": serial,
+                        "sha256": fingerprint,
+                        "subject": cert.subject.rfc4514_string(),
+                        "issuer": cert.issuer.rfc4514_string(),
+                    },
+                    "placements": [_jsonable(p) for p in result.placements],
+                    "level": result.level,
+                    "field": result.field_name,
+                    "certified": result.certified,
+                    "watermark": watermark or None,
+                    "qr_url": qr_url,
+                },
+            }
+        )
+        (receipt,) = self.ledger.append(tenant.id, tenant.public_id, [event])
+        return SignedDocument(result, receipt.event_id, serial, fingerprint)
+
+    def validate_document(self, pdf: bytes) -> ValidationReport:
+        """Validate every signature and document time-stamp, our root as the trust anchor."""
+        from signing.validate import validate_pdf
+
+        return validate_pdf(pdf, self.ca.trust_roots(), max_bytes=self.max_document_bytes)
