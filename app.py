@@ -28,13 +28,16 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # The scheduler's own per-run lines every few seconds drown the service's log.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
     from web import api, cli, errors, signing_api
 
     errors.init_app(app)
     api.init_app(app)
-    cli.init_app(app)
     signing_api.init_app(app)
+    cli.init_app(app)  # last: it also makes every registered command report errors cleanly
     return app
 
 

@@ -181,6 +181,7 @@ class SchedulerLeader:
                         "interval",
                         seconds=job.seconds,
                         id=job.id,
+                        name=job.id,
                         max_instances=1,
                         coalesce=True,
                     )

@@ -123,10 +123,18 @@ def get_event(event_id: str) -> Response:
 def event_proof(event_id: str) -> Response:
     """An inclusion proof of the event, with the on-chain anchor that covers it (if any yet).
 
-    ``?anchored=true`` proves the event directly against the latest confirmed anchor's tree.
+    By default the proof is against the smallest on-chain anchor covering the event
+    (confirmed ones first), so it does not change once that anchor is confirmed; before any
+    anchor covers the event, against the latest checkpoint. ``?tree_size=N`` names the
+    checkpoint; ``?anchored=true`` proves against the latest confirmed anchor's tree.
     """
     inst = _instance()
     tree_size = _int_arg("tree_size", minimum=1)
+    if tree_size is None and not _bool_arg("anchored"):
+        event = inst.ledger.get_event(current_tenant().id, event_id)
+        covering = inst.anchors.covering(event.leaf_index + 1)
+        if covering is not None:
+            tree_size = covering.tree_size
     if _bool_arg("anchored"):
         if tree_size is not None:
             raise ValidationError(

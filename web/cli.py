@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
+from typing import Any
 
 import click
 from flask import Flask, current_app
@@ -207,3 +209,26 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(tenant_group)
     app.cli.add_command(ledger_group)
     app.cli.add_command(chain_group)
+    for command in app.cli.commands.values():
+        _report_errors_cleanly(command)
+
+
+def _report_errors_cleanly(command: click.Command) -> None:
+    """Make a command print Sealtrail errors as one line and exit 1, not with a traceback."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _report_errors_cleanly(sub)
+        return
+    callback = command.callback
+    if callback is None or getattr(callback, "_reports_cleanly", False):
+        return
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except EvidenceError as exc:
+            raise click.ClickException(f"{exc.code}: {exc.message}") from None
+
+    run._reports_cleanly = True  # type: ignore[attr-defined]
+    command.callback = run

@@ -60,6 +60,26 @@ def test_proof_gains_anchor_and_consistency_proof(rig: Rig) -> None:
     )
     assert bad.status_code == 400
 
+    # The tree grows past the anchor: a default proof still chains to the anchor that covers
+    # the event, and stays the same as later checkpoints are signed.
+    late = rig.push(4)
+    rig.instance.ledger.sign_checkpoint()
+    default = rig.client.get(
+        f"/api/v1/events/{first[0]['event_id']}/proof", headers=rig.auth
+    ).get_json()
+    assert default["tree_size"] == 5 and default["anchor"]["tree_size"] == 5
+    assert default["root"] == chain_root.hex() and default["consistency_proof"] is None
+    merkle.verify_inclusion(
+        bytes.fromhex(default["leaf_hash"]),
+        default["leaf_index"],
+        5,
+        [bytes.fromhex(h) for h in default["inclusion_proof"]],
+        chain_root,
+    )
+    # An event no anchor covers yet is proven against the latest checkpoint, anchor null.
+    newest = rig.client.get(f"/api/v1/events/{late[0]['event_id']}/proof", headers=rig.auth)
+    assert newest.get_json()["tree_size"] == 9 and newest.get_json()["anchor"] is None
+
 
 def test_anchors_listing_and_one_anchor_with_history(rig: Rig) -> None:
     for n in (1, 2, 3):
