@@ -13,13 +13,14 @@ import sys
 import time
 from collections.abc import Callable
 
-from bench import anchoring, ingest, merkle_bench, proofs
+from bench import anchoring, ingest, merkle_bench, proofs, signing_bench
 
 BENCHES: dict[str, Callable[[], list[str]]] = {
     "merkle": merkle_bench.run,
     "ingest": ingest.run,
     "proofs": proofs.run,
     "anchoring": anchoring.run,
+    "signing": signing_bench.run,
 }
 
 
