@@ -79,34 +79,44 @@ class LocalChain:
     process: subprocess.Popen[bytes] | None
     address: str
 
-    def _node_pid(self) -> int | None:
-        """The pid of the anvil binary the npm wrapper spawned (Linux /proc), if found."""
-        if self.process is None:
-            return None
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if int(fields[1]) == self.process.pid:
-                return int(stat.parent.name)
-        return None
-
     def stop(self, timeout: float = 15.0) -> None:
-        """Stop anvil with SIGTERM so it dumps its state (to the binary, not the npm wrapper)."""
+        """Stop anvil so it dumps its state; a reused node is left running."""
         if self.process is None or self.process.poll() is not None:
             return
-        # The wrapper exits on SIGTERM before anvil has dumped its state; signal anvil itself.
-        target = self._node_pid() or self.process.pid
-        try:
-            os.kill(target, signal.SIGTERM)
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=timeout)
-        except ProcessLookupError:
-            self.process.wait(timeout=timeout)
+        stop_anvil(self.process, timeout)
         log.info("local chain stopped; state kept in its --state file")
+
+
+def _child_pid(parent: int) -> int | None:
+    """The pid of a child of ``parent`` (Linux /proc), if there is one."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == parent:
+            return int(stat.parent.name)
+    return None
+
+
+def stop_anvil(process: subprocess.Popen[bytes], timeout: float) -> None:
+    """Stop an anvil started through its npm wrapper with SIGTERM, so ``--state`` is dumped.
+
+    The wrapper exits at once on SIGTERM, before anvil has dumped its state, so the anvil
+    binary itself is signalled; the wrapper then exits after it and is reaped here. A node
+    that does not exit within ``timeout`` is killed with its process group.
+    """
+    if process.poll() is not None:
+        return
+    target = _child_pid(process.pid) or process.pid
+    try:
+        os.kill(target, signal.SIGTERM)
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=timeout)
+    except ProcessLookupError:
+        process.wait(timeout=timeout)
 
 
 def _chain_id_at(url: str) -> int | None:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
 import subprocess
 import time
@@ -13,6 +11,8 @@ from pathlib import Path
 from types import TracebackType
 
 from web3 import Web3
+
+from evidence_chain.localchain import stop_anvil
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ANVIL_BIN = REPO_ROOT / "node_modules" / ".bin" / "anvil"
@@ -77,32 +77,10 @@ class AnvilProcess:
                     ) from None
                 time.sleep(0.05)
 
-    def _node_pid(self) -> int | None:
-        """Return the pid of the anvil binary the npm wrapper spawned (Linux /proc), if found."""
-        for stat in Path("/proc").glob("[0-9]*/stat"):
-            try:
-                fields = stat.read_text().rsplit(")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if int(fields[1]) == self.process.pid:
-                return int(stat.parent.name)
-        return None
-
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the node (SIGTERM, so --state is dumped), then kill it if it does not exit."""
-        if self.process.poll() is not None:
-            return
-        # The npm wrapper forwards SIGTERM and exits at once, before anvil has dumped its state.
-        # Signalling anvil itself makes the wrapper exit only after anvil did, and reap it.
-        target = self._node_pid() or self.process.pid
         try:
-            os.kill(target, signal.SIGTERM)
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=timeout)
-        except ProcessLookupError:
-            self.process.wait(timeout=timeout)
+            stop_anvil(self.process, timeout)
         finally:
             if self.process.stderr is not None:
                 self.process.stderr.close()
