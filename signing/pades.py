@@ -385,6 +385,20 @@ def _seal_xobject(
         img = img.convert("RGBA")
     pdf_img = PdfImage(img, writer=writer)
     w, h = size
+    return _form_xobject(
+        writer, (w, h), "/Im0", pdf_img.image_ref, b"q %.4f 0 0 %.4f 0 0 cm /Im0 Do Q" % (w, h)
+    )
+
+
+def _form_xobject(
+    writer: BasePdfFileWriter,
+    size: tuple[float, float],
+    name: str,
+    ref: generic.IndirectObject,
+    content: bytes,
+) -> generic.IndirectObject:
+    """A Form XObject of ``size`` whose ``content`` draws the one XObject ``ref`` as ``name``."""
+    w, h = size
     stream = generic.StreamObject(
         {
             pdf_name("/Type"): pdf_name("/XObject"),
@@ -398,14 +412,10 @@ def _seal_xobject(
                 ]
             ),
             pdf_name("/Resources"): generic.DictionaryObject(
-                {
-                    pdf_name("/XObject"): generic.DictionaryObject(
-                        {pdf_name("/Im0"): pdf_img.image_ref}
-                    )
-                }
+                {pdf_name("/XObject"): generic.DictionaryObject({pdf_name(name): ref})}
             ),
         },
-        stream_data=b"q %.4f 0 0 %.4f 0 0 cm /Im0 Do Q" % (w, h),
+        stream_data=content,
     )
     return writer.add_object(stream)
 
@@ -418,25 +428,13 @@ def _widget_appearance(
 ) -> generic.IndirectObject:
     _, _, w, h = wd.rect
     sx, sy = wd.seal_w / natural[0], wd.seal_h / natural[1]
-    stream = generic.StreamObject(
-        {
-            pdf_name("/Type"): pdf_name("/XObject"),
-            pdf_name("/Subtype"): pdf_name("/Form"),
-            pdf_name("/BBox"): generic.ArrayObject(
-                [
-                    generic.FloatObject(0),
-                    generic.FloatObject(0),
-                    generic.FloatObject(w),
-                    generic.FloatObject(h),
-                ]
-            ),
-            pdf_name("/Resources"): generic.DictionaryObject(
-                {pdf_name("/XObject"): generic.DictionaryObject({pdf_name("/Seal"): seal_ref})}
-            ),
-        },
-        stream_data=b"q %.5f 0 0 %.5f %.4f %.4f cm /Seal Do Q" % (sx, sy, wd.dx, wd.dy),
+    return _form_xobject(
+        writer,
+        (w, h),
+        "/Seal",
+        seal_ref,
+        b"q %.5f 0 0 %.5f %.4f %.4f cm /Seal Do Q" % (sx, sy, wd.dx, wd.dy),
     )
-    return writer.add_object(stream)
 
 
 def _rect_array(rect: tuple[float, float, float, float]) -> generic.ArrayObject:
