@@ -7,8 +7,9 @@ EVIDENCE_HOME ?= ./var
 PORT ?= 8000
 export EVIDENCE_HOME PORT
 
-# Debian packages the product and its tests use (PDF tools, CJK seal font, QR decoding).
-APT_PACKAGES := poppler-utils libnss3-tools fonts-arphic-uming zbar-tools
+# Debian packages the product and its tests use (PDF tools, CJK seal font, QR decoding,
+# Chromium for the browser tests of the signer and verify pages).
+APT_PACKAGES := poppler-utils libnss3-tools fonts-arphic-uming zbar-tools chromium chromium-driver
 APT_STAMP := $(VENV)/.apt-installed
 
 .PHONY: run test lint typecheck pytest bench contracts deps clean-instance help
@@ -32,7 +33,7 @@ node_modules/.installed: package.json package-lock.json
 	npm install --no-audit --no-fund --loglevel=error
 	touch $@
 
-$(APT_STAMP): | $(BIN)/python
+$(APT_STAMP): Makefile | $(BIN)/python
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
