@@ -28,8 +28,11 @@ EXTENSION = "sealtrail.signing"
 MULTIPART_OVERHEAD = 1024 * 1024
 
 
-def _service() -> SigningService:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+def signing_service(app: Flask | None = None) -> SigningService:
+    """The app's signing service (PKI, TSA, seals, signing), opened on first use."""
+    if app is None:
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+    assert app is not None
     service = app.extensions.get(EXTENSION)
     if service is None:
         from signing.service import SigningService
@@ -97,7 +100,7 @@ def _float(raw: Any, name: str) -> float:
 @require_tenant
 def create_seal() -> tuple[Response, int]:
     """Draw a seal (JSON) or keep an uploaded picture of one (multipart with ``image``)."""
-    service = _service()
+    service = signing_service()
     tenant = current_tenant()
     if (request.mimetype or "").startswith("multipart/form-data"):
         files, form = _multipart(10 * 1024 * 1024)
@@ -158,7 +161,7 @@ def list_seals() -> Response:
     if not raw.isdigit() or not 1 <= int(raw) <= 1000:
         raise ValidationError("limit must be 1-1000", details={"field": "limit"})
     limit = int(raw)
-    items = _service().list_seals(
+    items = signing_service().list_seals(
         current_tenant().id, after=request.args.get("after") or None, limit=limit
     )
     body: dict[str, Any] = {"seals": [s.to_json() for s in items], "next_after": None}
@@ -171,14 +174,14 @@ def list_seals() -> Response:
 @require_tenant
 def get_seal(seal_id: str) -> Response:
     """One of the tenant's seals."""
-    return jsonify(_service().get_seal(current_tenant().id, seal_id).to_json())
+    return jsonify(signing_service().get_seal(current_tenant().id, seal_id).to_json())
 
 
 @bp.get("/api/v1/seals/<seal_id>/preview.png")
 @require_tenant
 def seal_preview(seal_id: str) -> Response:
     """The seal as a transparent PNG."""
-    png = _service().seal_preview(current_tenant().id, seal_id)
+    png = signing_service().seal_preview(current_tenant().id, seal_id)
     return Response(png, mimetype="image/png")
 
 
@@ -191,7 +194,7 @@ def sign_document() -> Response:
     """Sign a PDF with one of the tenant's seals; the signed PDF is the response body."""
     from signing.service import parse_identity, parse_placements, parse_reservations
 
-    service = _service()
+    service = signing_service()
     tenant = current_tenant()
     files, form = _multipart(service.max_document_bytes)
     pdf = _file(files, "document")
@@ -229,7 +232,7 @@ def validate_document() -> Response:
     """Validate every signature and document time-stamp of a PDF (ours or anyone's)."""
     from signing.service import report_to_json
 
-    service = _service()
+    service = signing_service()
     files, _form = _multipart(service.max_document_bytes)
     report = service.validate_document(_file(files, "document"))
     return jsonify(report_to_json(report))
@@ -243,26 +246,26 @@ def timestamp() -> Response:
     """RFC 3161 over HTTP: a DER TimeStampReq in, a DER TimeStampResp out."""
     if request.mimetype != "application/timestamp-query":
         raise UnsupportedMediaType("send Content-Type: application/timestamp-query")
-    reply = _service().timestamp_reply(request.get_data(cache=False))
+    reply = signing_service().timestamp_reply(request.get_data(cache=False))
     return Response(reply, mimetype="application/timestamp-reply")
 
 
 @bp.get("/pki/ca")
 def ca_bundle() -> Response:
     """The root and issuing CA certificates (PEM)."""
-    return Response(_service().ca_bundle_pem(), mimetype="application/x-pem-file")
+    return Response(signing_service().ca_bundle_pem(), mimetype="application/x-pem-file")
 
 
 @bp.get("/pki/crl")
 def crl() -> Response:
     """The issuing CA's certificate revocation list (DER)."""
-    return Response(_service().crl(), mimetype="application/pkix-crl")
+    return Response(signing_service().crl(), mimetype="application/pkix-crl")
 
 
 @bp.get("/pki/root-crl")
 def root_crl() -> Response:
     """The root CA's certificate revocation list (DER)."""
-    return Response(_service().root_crl(), mimetype="application/pkix-crl")
+    return Response(signing_service().root_crl(), mimetype="application/pkix-crl")
 
 
 # --- CLI ------------------------------------------------------------------------------------
@@ -277,7 +280,7 @@ def pki_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def pki_status(as_json: bool) -> None:
     """CA and TSA subjects, fingerprints, and the number of revoked certificates."""
-    status = _service().status()
+    status = signing_service().status()
     if as_json:
         click.echo(json.dumps(status, indent=2))
         return
@@ -293,7 +296,7 @@ def pki_status(as_json: bool) -> None:
 @click.argument("serial")
 def pki_revoke(serial: str) -> None:
     """Revoke a certificate issued by the issuing CA (SERIAL in hex, as in the evidence log)."""
-    known = _service().revoke(serial)
+    known = signing_service().revoke(serial)
     click.echo(f"revoked {serial}" + ("" if known else " (not a signer certificate on record)"))
 
 
