@@ -32,11 +32,26 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
-    from web import api, cli, errors, signing_api
+    from web import (
+        api,
+        cli,
+        envelopes_api,
+        errors,
+        reports_api,
+        signer_page,
+        signing_api,
+        verify_page,
+        webhooks_api,
+    )
 
     errors.init_app(app)
     api.init_app(app)
     signing_api.init_app(app)
+    reports_api.init_app(app)
+    verify_page.init_app(app)
+    envelopes_api.init_app(app)
+    signer_page.init_app(app)
+    webhooks_api.init_app(app)
     cli.init_app(app)  # last: it also makes every registered command report errors cleanly
     return app
 

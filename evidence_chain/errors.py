@@ -68,6 +68,27 @@ class ConflictError(EvidenceError):
     status = 409
 
 
+class ForbiddenError(EvidenceError):
+    """Not allowed now: a signer before their code is accepted, a form without its CSRF token."""
+
+    code = "forbidden"
+    status = 403
+
+
+class GoneError(EvidenceError):
+    """The resource existed but is no longer usable (an expired or used signer link)."""
+
+    code = "gone"
+    status = 410
+
+
+class RateLimitedError(EvidenceError):
+    """Too many attempts: a one-time code requested again too soon, or a locked code."""
+
+    code = "too_many_requests"
+    status = 429
+
+
 class PayloadTooLargeError(EvidenceError):
     """The request body or an uploaded file exceeds the configured limit."""
 

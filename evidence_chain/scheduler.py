@@ -129,6 +129,7 @@ def default_jobs(instance: Instance) -> list[Job]:
                 instance.settings.watch_interval,
             ),
         ]
+    # Jobs of the other domain modules are added here, one line each.
     return jobs
 
 

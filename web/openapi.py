@@ -352,8 +352,19 @@ def openapi_document(server_url: str) -> dict[str, Any]:
                 }
             },
             **SIGNING_PATHS,
+            **_module_paths(),
         },
     }
+
+
+def _module_paths() -> dict[str, Any]:
+    """The paths that the other API modules declare beside their routes."""
+    from web import envelopes_api, reports_api, verify_page, webhooks_api
+
+    paths: dict[str, Any] = {}
+    for module in (reports_api, verify_page, envelopes_api, webhooks_api):
+        paths.update(module.OPENAPI_PATHS)
+    return paths
 
 
 def _multipart(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:

@@ -1,0 +1,14 @@
+"""Envelopes: contracts sent to several parties who sign in order; the `outbox` CLI."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+
+# Paths this module adds to the OpenAPI document (web/openapi.py merges them).
+OPENAPI_PATHS: dict[str, Any] = {}
+
+
+def init_app(app: Flask) -> None:
+    """Register this module's routes and commands."""
