@@ -29,6 +29,8 @@ from sqlalchemy.exc import IntegrityError as DbIntegrityError
 
 from evidence_chain import merkle
 from evidence_chain.canonical import canonicalize
+from evidence_chain.documents import DOCREF
+from evidence_chain.documents import index_rows as document_index_rows
 from evidence_chain.errors import (
     ConfigurationError,
     ConflictError,
@@ -241,6 +243,7 @@ class Ledger:
         received_dt = datetime.fromisoformat(received_at.replace("Z", "+00:00"))
         entry_rows: list[dict[str, Any]] = []
         node_rows: list[dict[str, Any]] = []
+        doc_rows: list[dict[str, Any]] = []
         last_index: dict[str, int] = {}
         for i, ev in enumerate(events):
             if receipts[i] is not None:
@@ -282,6 +285,8 @@ class Ledger:
                     "request_hash": fingerprints[i] if ev.idempotency_key else None,
                 }
             )
+            if type(ev.data) is dict:
+                doc_rows += document_index_rows(tenant_id, ev.subject, index, ev.data)
             heads[ev.subject] = (seq + 1, leaf)
             last_index[ev.subject] = index
             receipt = Receipt(event_id=event_id, leaf_index=index, leaf_hash=leaf)
@@ -292,6 +297,8 @@ class Ledger:
         if entry_rows:
             conn.execute(insert(ENTRY), entry_rows)
             conn.execute(insert(NODE), node_rows)
+            if doc_rows:
+                conn.execute(insert(DOCREF), doc_rows)
             new_heads = [
                 {
                     "tenant_id": tenant_id,
