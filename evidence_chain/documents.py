@@ -37,8 +37,8 @@ __all__ = [
     "parse_sha256",
 ]
 
-HEX64 = re.compile(r"^[0-9a-fA-F]{64}$")
-ROLE = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
+HEX64 = re.compile(r"^[0-9a-f]{64}$")
+MAX_ROLE = 40
 MAX_DOCUMENTS = 100
 """At most this many ``documents[*]`` entries of one event are indexed (events are 1 MiB max)."""
 MAX_HITS = 50
@@ -55,7 +55,7 @@ class DocumentRef(SQLModel, table=True):
     leaf_index: int = Field(sa_column=Column(BigInteger, nullable=False))
     tenant_id: int = Field(foreign_key="tenant.id")
     subject: str = Field(max_length=256)
-    role: str = Field(max_length=32)
+    role: str = Field(max_length=40)
 
 
 DOCREF = DocumentRef.__table__  # type: ignore[attr-defined]
@@ -64,12 +64,25 @@ TENANT = Tenant.__table__  # type: ignore[attr-defined]
 
 
 def _hex(value: Any) -> bytes | None:
+    # Lowercase only, as the evidence bundle counts them (evidence_chain.bundle.documents_of).
     if isinstance(value, str) and HEX64.match(value):
         return bytes.fromhex(value)
     return None
 
 
-def document_refs(data: Any) -> list[tuple[bytes, str]]:
+def _role(event_type: str, data: Mapping[str, Any]) -> str:
+    """The role of a ``sha256``/``documents[*]`` hash: the same rule as the bundle's."""
+    role = data.get("role")
+    if isinstance(role, str) and 0 < len(role) <= MAX_ROLE:
+        return role
+    if event_type.endswith(("completed", "complete", "finalized", "finalised")):
+        return "final"
+    if event_type.endswith(("voided", "void", "cancelled", "canceled")):
+        return "void"
+    return "document"
+
+
+def document_refs(data: Any, event_type: str = "") -> list[tuple[bytes, str]]:
     """The (sha256, role) pairs an event's ``data`` names; malformed hashes are ignored.
 
     Cheap for events that name no document: four key lookups on a dict, nothing else.
@@ -94,20 +107,19 @@ def document_refs(data: Any) -> list[tuple[bytes, str]]:
 
     add(data.get("sha256_before"), "original")
     add(data.get("sha256_after"), "signed")
-    add(data.get("sha256"), "document")
+    if "sha256" in data:
+        add(data["sha256"], _role(event_type, data))
     documents = data.get("documents")
     if isinstance(documents, list):
         for item in documents[:MAX_DOCUMENTS]:
             if isinstance(item, dict):
-                role = item.get("role")
-                add(
-                    item.get("sha256"),
-                    role if isinstance(role, str) and ROLE.match(role) else "document",
-                )
+                add(item.get("sha256"), _role("", item))
     return refs
 
 
-def index_rows(tenant_id: int, subject: str, leaf_index: int, data: Any) -> list[dict[str, Any]]:
+def index_rows(
+    tenant_id: int, subject: str, leaf_index: int, data: Any, event_type: str = ""
+) -> list[dict[str, Any]]:
     """The ``document_ref`` rows of one appended event (none for most events)."""
     return [
         {
@@ -117,13 +129,13 @@ def index_rows(tenant_id: int, subject: str, leaf_index: int, data: Any) -> list
             "subject": subject,
             "role": role,
         }
-        for digest, role in document_refs(data)
+        for digest, role in document_refs(data, event_type)
     ]
 
 
 def parse_sha256(text: str) -> bytes:
     """A SHA-256 given as 64 hex digits; ValidationError otherwise."""
-    value = text.strip()
+    value = text.strip().lower()
     if not HEX64.match(value):
         raise ValidationError(
             "a document hash is 64 hexadecimal digits (SHA-256)", details={"field": "document"}

@@ -286,7 +286,7 @@ class Ledger:
                 }
             )
             if type(ev.data) is dict:
-                doc_rows += document_index_rows(tenant_id, ev.subject, index, ev.data)
+                doc_rows += document_index_rows(tenant_id, ev.subject, index, ev.data, ev.type)
             heads[ev.subject] = (seq + 1, leaf)
             last_index[ev.subject] = index
             receipt = Receipt(event_id=event_id, leaf_index=index, leaf_hash=leaf)

@@ -28,10 +28,14 @@ def event(subject: str, data: Any, type_: str = "document.signed") -> Any:
 def test_refs_come_from_the_named_keys_only():
     assert document_refs({"step": 1, "document_sha256": ORIGINAL}) == []
     assert document_refs("text") == []
+    assert document_refs({"sha256": ORIGINAL.upper()}) == []  # only lowercase hex counts
+    assert document_refs({"sha256": ORIGINAL}, "envelope.completed") == [
+        (bytes.fromhex(ORIGINAL), "final")
+    ]
     refs = document_refs(
         {
             "sha256_before": ORIGINAL,
-            "sha256_after": SIGNED.upper(),
+            "sha256_after": SIGNED,
             "sha256": "not-a-hash",
             "certificate": {"sha256": ANNEX},
             "documents": [{"sha256": ANNEX, "role": "final"}, {"sha256": ORIGINAL}, "x"],

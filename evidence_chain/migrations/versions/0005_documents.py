@@ -31,7 +31,7 @@ def upgrade() -> None:
         sa.Column("leaf_index", sa.BigInteger, nullable=False),
         sa.Column("tenant_id", sa.Integer, sa.ForeignKey("tenant.id"), nullable=False),
         sa.Column("subject", sa.String(256), nullable=False),
-        sa.Column("role", sa.String(32), nullable=False),
+        sa.Column("role", sa.String(40), nullable=False),
     )
     op.create_index("ix_document_ref_sha256", "document_ref", ["sha256"])
     conn = op.get_bind()
@@ -56,8 +56,11 @@ def upgrade() -> None:
         for row in rows:
             # A cheap test first: most records name no document.
             if "sha256" in row.record:
-                data = json.loads(row.record).get("data")
-                refs += index_rows(int(row.tenant_id), row.subject, int(row.leaf_index), data)
+                record = json.loads(row.record)
+                kind = record.get("type") if isinstance(record.get("type"), str) else ""
+                refs += index_rows(
+                    int(row.tenant_id), row.subject, int(row.leaf_index), record.get("data"), kind
+                )
         if refs:
             conn.execute(sa.insert(table), refs)
         last = int(rows[-1].leaf_index)
