@@ -85,6 +85,12 @@ class Settings:
     max_fee_gwei: float = 200.0
     tx_timeout: float = 180.0
     chain_port: int = 8545
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_from: str = "Sealtrail <no-reply@sealtrail.invalid>"
+    smtp_starttls: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -174,4 +180,10 @@ def load_settings(env: Mapping[str, Any] | None = None) -> Settings:
         max_fee_gwei=_env_float(source, "EVIDENCE_MAX_FEE_GWEI", 200.0),
         tx_timeout=_env_float(source, "EVIDENCE_TX_TIMEOUT", 180.0),
         chain_port=_env_int(source, "EVIDENCE_CHAIN_PORT", 8545),
+        smtp_host=str(source.get("EVIDENCE_SMTP_HOST") or "") or None,
+        smtp_port=_env_int(source, "EVIDENCE_SMTP_PORT", 25),
+        smtp_user=str(source.get("EVIDENCE_SMTP_USER") or "") or None,
+        smtp_password=str(source.get("EVIDENCE_SMTP_PASSWORD") or "") or None,
+        smtp_from=str(source.get("EVIDENCE_SMTP_FROM") or "Sealtrail <no-reply@sealtrail.invalid>"),
+        smtp_starttls=_env_bool(source, "EVIDENCE_SMTP_STARTTLS", False),
     )

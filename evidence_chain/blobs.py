@@ -1,0 +1,118 @@
+"""Blob store: document bytes named by their SHA-256 (content-addressed, write-once).
+
+The filesystem default keeps ``<root>/<aa>/<bb>/<sha256>`` under ``EVIDENCE_HOME/blobs``;
+several web workers (or machines sharing the folder) can write the same blob at once, since
+a blob is written to a temporary file and renamed into place. :class:`MemoryBlobStore` is
+the test double. Nothing is ever deleted: evidence documents are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+from evidence_chain.errors import IntegrityError, NotFoundError
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _check(sha256: str) -> str:
+    if not _SHA256.match(sha256):
+        raise NotFoundError("a blob is named by its lowercase hex SHA-256")
+    return sha256
+
+
+class BlobStore(ABC):
+    """Write-once storage of bytes by their SHA-256."""
+
+    @abstractmethod
+    def put(self, data: bytes) -> str:
+        """Store ``data`` (idempotent); return its SHA-256 in hex."""
+
+    @abstractmethod
+    def get(self, sha256: str) -> bytes:
+        """The bytes named ``sha256``; NotFoundError if absent, IntegrityError if altered."""
+
+    @abstractmethod
+    def exists(self, sha256: str) -> bool:
+        """True when the blob is stored."""
+
+
+class FileBlobStore(BlobStore):
+    """Blobs as files under a root folder, two levels of fan-out."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def _path(self, sha256: str) -> Path:
+        _check(sha256)
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def put(self, data: bytes) -> str:
+        """Store ``data`` (atomic rename; a blob already there is kept); return its SHA-256."""
+        digest = hashlib.sha256(data).hexdigest()
+        path = self._path(digest)
+        if path.exists():
+            return digest
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return digest
+
+    def get(self, sha256: str) -> bytes:
+        """The blob's bytes, checked against its name."""
+        path = self._path(sha256)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise NotFoundError(f"no blob {sha256}", details={"sha256": sha256}) from None
+        if hashlib.sha256(data).hexdigest() != sha256:
+            raise IntegrityError(
+                f"blob {sha256} does not match its hash", details={"sha256": sha256}
+            )
+        return data
+
+    def exists(self, sha256: str) -> bool:
+        """True when the blob file exists."""
+        return self._path(sha256).exists()
+
+
+class MemoryBlobStore(BlobStore):
+    """Blobs in a dict: the test double."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+
+    def put(self, data: bytes) -> str:
+        """Keep ``data``; return its SHA-256."""
+        digest = hashlib.sha256(data).hexdigest()
+        self.blobs.setdefault(digest, bytes(data))
+        return digest
+
+    def get(self, sha256: str) -> bytes:
+        """The kept bytes; NotFoundError if absent."""
+        try:
+            return self.blobs[_check(sha256)]
+        except KeyError:
+            raise NotFoundError(f"no blob {sha256}", details={"sha256": sha256}) from None
+
+    def exists(self, sha256: str) -> bool:
+        """True when kept."""
+        return sha256 in self.blobs
+
+
+def blob_store_for(home: Path) -> BlobStore:
+    """The instance's blob store: files under ``home/blobs``."""
+    return FileBlobStore(Path(home) / "blobs")
