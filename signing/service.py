@@ -838,3 +838,32 @@ class SigningService:
         from signing.validate import validate_pdf
 
         return validate_pdf(pdf, self.ca.trust_roots(), max_bytes=self.max_document_bytes)
+
+    def service_signer(self) -> SignerIdentity:
+        """The service's own signing identity (for its reports), from our CA; made on first use.
+
+        Kept in ``pki/service-signer.json`` (certificate and sealed key in one file, replaced
+        atomically) and renewed when it nears expiry or is revoked.
+        """
+        from signing.pki import _write_private
+
+        ca, master = self.ca, self.master
+        path = pki_dir(self.settings) / "service-signer.json"
+        with self._lock:
+            if path.exists():
+                stored = json.loads(path.read_text(encoding="utf-8"))
+                cert = x509.load_pem_x509_certificate(stored["certificate"].encode("ascii"))
+                fresh = cert.not_valid_after_utc > _utcnow() + dt.timedelta(days=1)
+                if fresh and not ca.is_revoked(cert.serial_number):
+                    key = decrypt_private_key(bytes.fromhex(stored["key"]), master)
+                    return SignerIdentity(key, cert, ca.chain)
+            org = ca.issuing_cert.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)
+            name = f"{str(org[0].value) if org else 'Sealtrail'} evidence service"
+            signer = ca.new_signer(Identity(name, kind="organization"))
+            pem = signer.certificate.public_bytes(serialization.Encoding.PEM)
+            record = {
+                "certificate": pem.decode("ascii"),
+                "key": encrypt_private_key(signer.private_key, master).hex(),
+            }
+            _write_private(path, json.dumps(record).encode("utf-8"))
+            return signer
