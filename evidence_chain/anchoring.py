@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, text, update
 
+from evidence_chain import webhooks
 from evidence_chain.anchor_contract import (
     AlreadyAnchored,
     ContractReverted,
@@ -666,11 +667,25 @@ class Anchorer:
 
     def _set_anchor(self, anchor_id: int, **values: Any) -> None:
         with self.engine.begin() as conn:
+            before = self._status_of(conn, anchor_id) if "status" in values else None
             conn.execute(
                 update(ANCHOR)
                 .where(ANCHOR.c.id == anchor_id)
                 .values(updated_at=self.clock(), **values)
             )
+            if "status" in values:
+                self._notify(conn, anchor_id, before)
+
+    @staticmethod
+    def _status_of(conn: Connection, anchor_id: int) -> str | None:
+        status = conn.execute(select(ANCHOR.c.status).where(ANCHOR.c.id == anchor_id)).scalar()
+        return None if status is None else str(status)
+
+    def _notify(self, conn: Connection, anchor_id: int, before: str | None) -> None:
+        """Queue the webhooks of a status change (mined, confirmed, re-orged) in its transaction."""
+        row = conn.execute(select(ANCHOR).where(ANCHOR.c.id == anchor_id)).one()
+        view = AnchorView.from_row(row)
+        webhooks.anchor_status_changed(conn, before, view.to_json(), now=self.clock())
 
     def _set_attempts(self, where: Any, **values: Any) -> None:
         with self.engine.begin() as conn:
@@ -702,6 +717,11 @@ class Anchorer:
         found = self.chain.find_anchor(self.contract, self.log_id, tree_size)
         now = self.clock()
         with self.engine.begin() as conn:
+            before = conn.execute(
+                select(ANCHOR.c.status).where(
+                    ANCHOR.c.contract == self.contract, ANCHOR.c.tree_size == tree_size
+                )
+            ).scalar()
             anchor_id = self._upsert_anchor(conn, tree_size, root, MINED, now)
             values: dict[str, Any] = {"note": "found already anchored on chain"}
             if found is not None:
@@ -718,6 +738,7 @@ class Anchorer:
             else:
                 values["status"] = CONFIRMED
             conn.execute(update(ANCHOR).where(ANCHOR.c.id == anchor_id).values(**values))
+            self._notify(conn, anchor_id, before)
         if found is not None:
             block = self.chain.block(found.block_number)
             if block is not None:

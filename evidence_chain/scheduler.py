@@ -21,6 +21,7 @@ from typing import IO, Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, text
 
+from evidence_chain import webhooks
 from evidence_chain.instance import Instance
 
 log = logging.getLogger(__name__)
@@ -130,6 +131,7 @@ def default_jobs(instance: Instance) -> list[Job]:
             ),
         ]
     # Jobs of the other domain modules are added here, one line each.
+    jobs += webhooks.scheduled_jobs(instance)
     return jobs
 
 
