@@ -1,0 +1,415 @@
+"""The offline verifier: ``python -m evidence_chain.verify FILE [--rpc URL] [--document PDF]``.
+
+A court or a notary runs this with nothing but the file and any JSON-RPC endpoint of the
+chain: it imports the core (:mod:`evidence_chain.bundle`), web3 for the one ``rootAt`` call
+and pyHanko for the report's signature; nothing of the service (no Flask, no database, no
+``signing``/``reports``/``web`` module). FILE is a certificate-of-evidence PDF (its signature is
+checked, then the embedded bundle) or an evidence bundle (JSON).
+
+Exit status: 0 VERIFIED, 1 FAILED, 2 INCOMPLETE (not anchored yet, or no ``--rpc`` given),
+64 usage error or unreadable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import io
+import json
+import sys
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evidence_chain.bundle import (
+    BUNDLE_ATTACHMENT,
+    FAILED,
+    INCOMPLETE,
+    MAX_BUNDLE_BYTES,
+    VERIFIED,
+    ChainRootReader,
+    Check,
+    parse_bundle,
+    verdict_of,
+    verify_bundle,
+)
+from evidence_chain.errors import ChainError, EvidenceError, ValidationError, VerificationError
+
+__all__ = [
+    "FileVerdict",
+    "extract_bundle",
+    "main",
+    "verify_file",
+    "web3_chain_root",
+]
+
+MAX_PDF_BYTES = 64 * 1024 * 1024
+EXIT = {VERIFIED: 0, FAILED: 1, INCOMPLETE: 2}
+EXIT_USAGE = 64
+
+# The one contract function the verifier needs, as in the EvidenceAnchor ABI.
+ROOT_AT_ABI: list[dict[str, Any]] = [
+    {
+        "type": "function",
+        "name": "rootAt",
+        "stateMutability": "view",
+        "inputs": [
+            {"name": "logId", "type": "bytes32"},
+            {"name": "treeSize", "type": "uint64"},
+        ],
+        "outputs": [{"name": "", "type": "bytes32"}],
+    }
+]
+
+
+# --------------------------------------------------------------------------- chain
+
+
+def web3_chain_root(rpc_url: str, *, timeout: float = 15.0) -> ChainRootReader:
+    """A chain-root reader over JSON-RPC: ``rootAt(logId, treeSize)`` of the anchor contract."""
+    from web3 import Web3
+
+    w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
+    return web3_reader(w3, rpc_url)
+
+
+def web3_reader(w3: Any, label: str = "the RPC endpoint") -> ChainRootReader:
+    """A chain-root reader over an existing Web3 (an HTTP node, or an in-process chain)."""
+    from web3 import Web3
+
+    def read(chain_id: int, contract: str, log_id: bytes, tree_size: int) -> bytes | None:
+        try:
+            served = int(w3.eth.chain_id)
+        except Exception as exc:
+            raise ChainError(f"{label} cannot be reached: {type(exc).__name__}") from None
+        if served != chain_id:
+            raise VerificationError(
+                f"{label} serves chain {served}, the anchor is on chain {chain_id}",
+                details={"expected_chain_id": chain_id, "chain_id": served},
+            )
+        try:
+            address = Web3.to_checksum_address(contract)
+            if not bytes(w3.eth.get_code(address)):
+                raise VerificationError(f"there is no contract at {contract} on chain {chain_id}")
+            fn = w3.eth.contract(address=address, abi=ROOT_AT_ABI).functions.rootAt
+            return bytes(fn(log_id, tree_size).call())
+        except EvidenceError:
+            raise
+        except Exception as exc:
+            raise ChainError(
+                f"rootAt could not be read from {label}: {type(exc).__name__}: {exc}"[:300]
+            ) from None
+
+    return read
+
+
+# --------------------------------------------------------------------------- PDF
+
+
+def _pdf_reader(pdf: bytes) -> Any:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    if len(pdf) > MAX_PDF_BYTES:
+        raise ValidationError(f"the PDF is over {MAX_PDF_BYTES} bytes")
+    try:
+        return PdfFileReader(io.BytesIO(pdf), strict=False)
+    except Exception as exc:
+        raise ValidationError(
+            f"the PDF cannot be read: {type(exc).__name__}: {exc}"[:300]
+        ) from None
+
+
+def _name_tree_items(node: Any, depth: int = 0) -> list[tuple[str, Any]]:
+    """Entries of a PDF name tree (bounded depth: a looping tree is malformed, not endless)."""
+    if depth > 16:
+        raise ValidationError("the PDF's embedded files tree is too deep")
+    node = node.get_object()
+    items: list[tuple[str, Any]] = []
+    if "/Names" in node:
+        names = node["/Names"]
+        for i in range(0, len(names) - 1, 2):
+            items.append((str(names[i]), names[i + 1]))
+    if "/Kids" in node:
+        for kid in node["/Kids"]:
+            items.extend(_name_tree_items(kid, depth + 1))
+    return items
+
+
+def _stream_bytes(stream: Any) -> bytes:
+    """Decode an embedded file stream, refusing more than MAX_BUNDLE_BYTES (no zip bombs)."""
+    filters = stream.get("/Filter")
+    if filters is None:
+        names: list[str] = []
+    elif isinstance(filters, list):
+        names = [str(f) for f in filters]
+    else:
+        names = [str(filters)]
+    raw = bytes(stream.encoded_data)
+    if names == []:
+        data = raw
+    elif names == ["/FlateDecode"] and "/DecodeParms" not in stream:
+        inflater = zlib.decompressobj()
+        try:
+            data = inflater.decompress(raw, MAX_BUNDLE_BYTES + 1)
+        except zlib.error as exc:
+            raise ValidationError(f"the embedded bundle cannot be inflated: {exc}") from None
+    else:
+        raise ValidationError(f"the embedded bundle uses unsupported filters {names}")
+    if len(data) > MAX_BUNDLE_BYTES:
+        raise ValidationError(f"the embedded bundle is over {MAX_BUNDLE_BYTES} bytes")
+    return data
+
+
+def extract_bundle(pdf: bytes) -> bytes:
+    """The embedded ``evidence-bundle.json`` of a report PDF; ValidationError if there is none."""
+    reader = _pdf_reader(pdf)
+    try:
+        names = reader.root.get("/Names")
+        tree = names.get_object().get("/EmbeddedFiles") if names is not None else None
+        entries = _name_tree_items(tree) if tree is not None else []
+        for key, spec in entries:
+            spec = spec.get_object()
+            file_name = str(spec.get("/UF", spec.get("/F", key)))
+            if BUNDLE_ATTACHMENT not in (key, file_name):
+                continue
+            return _stream_bytes(spec["/EF"]["/F"].get_object())
+    except ValidationError:
+        raise
+    except Exception as exc:
+        raise ValidationError(
+            f"the PDF's embedded files cannot be read: {type(exc).__name__}: {exc}"[:300]
+        ) from None
+    raise ValidationError(
+        f"no embedded {BUNDLE_ATTACHMENT}: this PDF is not a certificate of evidence"
+    )
+
+
+def _load_certs(pems: Sequence[bytes]) -> list[Any]:
+    from asn1crypto import pem as asn1_pem
+    from asn1crypto import x509 as asn1_x509
+
+    certs = []
+    for data in pems:
+        if asn1_pem.detect(data):
+            for _kind, _headers, der in asn1_pem.unarmor(data, multiple=True):
+                certs.append(asn1_x509.Certificate.load(der))
+        else:
+            certs.append(asn1_x509.Certificate.load(data))
+    return certs
+
+
+def _cn(cert: Any) -> str:
+    return str(cert.subject.human_friendly)
+
+
+def _check_report_signature(reader: Any, trust_roots: Sequence[bytes]) -> Check:
+    """The report's last signature: intact, valid, covering all but DSS/time-stamps, chained."""
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko.sign.validation.dss import DocumentSecurityStore
+    from pyhanko_certvalidator import ValidationContext
+
+    name = "report.signature"
+    try:
+        sigs = list(reader.embedded_regular_signatures)
+    except Exception as exc:
+        return Check(name, False, f"the signatures cannot be read: {type(exc).__name__}")
+    if not sigs:
+        return Check(name, False, "the report is not signed")
+    emb = sigs[-1]
+    try:
+        given = _load_certs(trust_roots)
+    except Exception as exc:
+        return Check(name, False, f"a --trust certificate cannot be read: {exc}"[:300])
+    try:
+        certs = list(emb.other_embedded_certs)
+        try:
+            dss = DocumentSecurityStore.read_dss(reader)
+            certs += list(dss.load_certs())
+        except Exception:  # no DSS: the CMS certificates are what there is
+            dss = None
+        embedded_roots = [c for c in certs if c.self_signed == "maybe" or c.self_signed == "yes"]
+        roots = given or embedded_roots
+        ctx = ValidationContext(
+            trust_roots=roots,
+            other_certs=certs,
+            allow_fetching=False,
+            revocation_mode="soft-fail",
+        )
+        status = validate_pdf_signature(emb, signer_validation_context=ctx)
+    except Exception as exc:
+        return Check(name, False, f"the signature cannot be validated: {type(exc).__name__}")
+    signer = _cn(status.signing_cert)
+    if not status.intact:
+        return Check(name, False, f"signed by {signer}: the signed bytes were changed")
+    if not status.valid:
+        return Check(name, False, f"signed by {signer}: the signature does not verify")
+    level = getattr(status.modification_level, "name", None)
+    coverage = getattr(status.coverage, "name", None)
+    if coverage != "ENTIRE_FILE" and level not in ("NONE", "LTA_UPDATES"):
+        return Check(
+            name,
+            False,
+            f"signed by {signer}, but the file was changed after the signature "
+            f"(modification level {level})",
+        )
+    if status.docmdp_ok is False:
+        return Check(name, False, f"signed by {signer}: changes the signature does not allow")
+    if not status.trusted:
+        where = "a trust root you gave (--trust)" if given else "a root certificate in the file"
+        return Check(name, False, f"signed by {signer}: no valid chain to {where}")
+    path_root = None
+    with contextlib.suppress(Exception):  # the root is only described
+        path_root = status.validation_path.trust_anchor.authority.certificate  # type: ignore[union-attr]
+    root_text = (
+        f"{_cn(path_root)} (SHA-256 {path_root.sha256.hex()})" if path_root is not None else "?"
+    )
+    when = status.timestamp_validity.timestamp.isoformat() if status.timestamp_validity else None
+    detail = f"intact and valid, signed by {signer}" + (f", time-stamped {when}" if when else "")
+    if given:
+        detail += f"; chains to your trust root {root_text}"
+    else:
+        detail += (
+            f"; chains to the root in the file {root_text}: compare its fingerprint with the "
+            "one the service publishes, or pass --trust ROOT.pem"
+        )
+    return Check(name, True, detail)
+
+
+# --------------------------------------------------------------------------- files
+
+
+@dataclass(frozen=True)
+class FileVerdict:
+    """The outcome of verifying a file: report or bundle, every check, the verdict."""
+
+    kind: str
+    checks: tuple[Check, ...]
+    verdict: str
+    bundle: dict[str, Any] | None
+
+    def to_json(self, *, include_bundle: bool = True) -> dict[str, Any]:
+        """The verdict as JSON (with the bundle that was verified, if any)."""
+        body: dict[str, Any] = {
+            "kind": self.kind,
+            "verdict": self.verdict,
+            "checks": [c.to_json() for c in self.checks],
+        }
+        if include_bundle:
+            body["bundle"] = self.bundle
+        return body
+
+
+def verify_file(
+    data: bytes,
+    *,
+    rpc_url: str | None = None,
+    document: bytes | None = None,
+    chain_root: ChainRootReader | None = None,
+    trust_roots: Sequence[bytes] = (),
+) -> FileVerdict:
+    """Verify a report PDF or a bundle; ValidationError if it is neither."""
+    if chain_root is None and rpc_url:
+        chain_root = web3_chain_root(rpc_url)
+    doc_sha = hashlib.sha256(document).hexdigest() if document is not None else None
+    if b"%PDF-" in data[:1024]:
+        reader = _pdf_reader(data)
+        checks = [_check_report_signature(reader, trust_roots)]
+        try:
+            raw = extract_bundle(data)
+            bundle = parse_bundle(raw)
+        except ValidationError as exc:
+            checks.append(Check("report.attachment", False, exc.message))
+            return FileVerdict("report", tuple(checks), FAILED, None)
+        checks.append(
+            Check(
+                "report.attachment",
+                True,
+                f"{BUNDLE_ATTACHMENT}, {len(raw)} bytes, SHA-256 {hashlib.sha256(raw).hexdigest()}",
+            )
+        )
+        result = verify_bundle(bundle, chain_root=chain_root, document_sha256=doc_sha)
+        checks.extend(result.checks)
+        return FileVerdict("report", tuple(checks), verdict_of(checks), bundle)
+    bundle = parse_bundle(data)
+    result = verify_bundle(bundle, chain_root=chain_root, document_sha256=doc_sha)
+    return FileVerdict("bundle", result.checks, result.verdict, bundle)
+
+
+# --------------------------------------------------------------------------- command
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # argparse's default exit status 2 means INCOMPLETE
+        """Print the usage and exit with status 64."""
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="python -m evidence_chain.verify",
+        description="Verify a Sealtrail certificate-of-evidence PDF or evidence bundle offline.",
+        epilog="Exit status: 0 VERIFIED, 1 FAILED, 2 INCOMPLETE, 64 usage or unreadable file.",
+    )
+    parser.add_argument("file", help="a certificate-of-evidence PDF or an evidence bundle (JSON)")
+    parser.add_argument("--rpc", metavar="URL", help="JSON-RPC endpoint of the anchor's chain")
+    parser.add_argument(
+        "--document", metavar="PDF", help="check this document's SHA-256 is in the evidence"
+    )
+    parser.add_argument(
+        "--trust",
+        metavar="ROOT.pem",
+        action="append",
+        default=[],
+        help="a root certificate the report's signature must chain to (repeatable)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the verdict as JSON")
+    return parser
+
+
+_MARK = {True: "\u2713", False: "\u2717", None: "\u2013"}
+
+
+def _read(path: str, what: str) -> bytes:
+    try:
+        p = Path(path)
+        if p.stat().st_size > MAX_PDF_BYTES:
+            raise ValidationError(f"{what} {path} is over {MAX_PDF_BYTES} bytes")
+        return p.read_bytes()
+    except OSError as exc:
+        raise ValidationError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the verifier; print each check and the verdict; return the exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        data = _read(args.file, "file")
+        document = _read(args.document, "document") if args.document else None
+        roots = [_read(p, "trust root") for p in args.trust]
+        result = verify_file(data, rpc_url=args.rpc, document=document, trust_roots=roots)
+    except ValidationError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+        return EXIT[result.verdict]
+    width = max(len(c.name) for c in result.checks)
+    for check in result.checks:
+        print(f"{_MARK[check.ok]} {check.name.ljust(width)}  {check.detail}")
+    counts = {ok: sum(1 for c in result.checks if c.ok is ok) for ok in (True, False, None)}
+    print(
+        f"\n{result.verdict}: {result.kind}, {len(result.checks)} checks: "
+        f"{counts[True]} held, {counts[False]} failed, {counts[None]} not checked"
+    )
+    if result.verdict == FAILED:
+        failed = ", ".join(c.name for c in result.checks if c.ok is False)
+        print(f"failed: {failed}")
+    return EXIT[result.verdict]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
