@@ -1,14 +1,503 @@
-"""The signer's page: a party opens its link, asks for a code, places its signature and signs."""
+"""The signer's page: a party opens its link, asks for a code, places its signature and signs.
+
+Server-rendered HTML that works without JavaScript; ``static/signer/signer.js`` only adds
+dragging of "anywhere" fields onto a page (and disables the no-script position presets). Thin:
+every route parses the form, calls one :class:`signing.envelopes.EnvelopeService` method and
+renders or redirects (POST, then 303 to the page).
+
+Security: a CSRF token per session (Flask's signed cookie; the key is loaded from or created
+at ``EVIDENCE_HOME/session.key`` when the app has none) is checked on every POST; the cookie is
+HttpOnly, SameSite=Lax and Secure over https. The pages send a CSP without inline script,
+``X-Frame-Options: DENY`` and ``Referrer-Policy: no-referrer`` (the link token is in the URL).
+Errors are HTML pages with the error's status, never the JSON envelope or a traceback.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+import hmac
+import logging
+import os
+import secrets
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+from flask import (
+    Blueprint,
+    Flask,
+    Request,
+    Response,
+    current_app,
+    flash,
+    g,
+    get_flashed_messages,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
+
+from evidence_chain.errors import (
+    EvidenceError,
+    ForbiddenError,
+    NotFoundError,
+    ValidationError,
+)
+from signing.render import PRESETS, PageGeometry, PageRenderer, box_to_percent, preset_position
+
+if TYPE_CHECKING:
+    from signing.envelopes import EnvelopeService, RequestContext, SignerView
 
 # Paths this module adds to the OpenAPI document (web/openapi.py merges them).
 OPENAPI_PATHS: dict[str, Any] = {}
 
+log = logging.getLogger(__name__)
+
+bp = Blueprint(
+    "signer",
+    __name__,
+    template_folder="templates",
+    static_folder="static/signer",
+    static_url_path="/static/signer",
+)
+RENDERER = "sealtrail.signer_pages"
+CSRF_KEY = "signer_csrf"
+MAX_UA = 512
+MAX_REASON = 2000
+MAX_TEXT = 500
+IMAGE_WIDTHS = (480, 800, 1200, 1600)
+
+TITLES = {
+    400: "Please check the form",
+    403: "This action was refused",
+    404: "This signing link is not valid",
+    405: "This action is not available",
+    409: "Not possible right now",
+    410: "This signing link is no longer active",
+    413: "The request is too large",
+    422: "That did not work",
+    429: "Please wait a moment",
+    500: "Something went wrong on our side",
+}
+HINTS = {
+    403: "If your session expired, reload the page and try again.",
+    404: "Check that you opened the whole link from the message you received.",
+    410: "Ask the sender of the document for a new link if you still need to sign.",
+    429: "Wait a little, then try again.",
+    500: "The problem has been logged. Please try again later.",
+}
+
+
+class SignerSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session: SameSite=Lax by default, Secure whenever the request
+    itself came over https."""
+
+    def get_cookie_samesite(self, app: Flask) -> str | None:
+        """SameSite of the session cookie: the configured value, else Lax."""
+        return app.config.get("SESSION_COOKIE_SAMESITE") or "Lax"
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        """Secure when configured or when this request is https."""
+        configured = bool(app.config.get("SESSION_COOKIE_SECURE"))
+        return configured or bool(request and request.is_secure)
+
+
+def load_or_create_secret_key(path: Path) -> bytes:
+    """The session signing key at ``path`` (0600), created once; safe for concurrent workers."""
+    try:
+        data = path.read_bytes()
+        if len(data) >= 32:
+            return data
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_bytes(64)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key)
+        # Fails if another worker made the key first: then everyone uses theirs.
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    os.chmod(path, 0o600)
+    return path.read_bytes()
+
+
+def envelope_service() -> EnvelopeService:
+    """The app's envelope service."""
+    from signing.envelopes import EnvelopeService
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return EnvelopeService.for_app(app)
+
+
+def renderer() -> PageRenderer:
+    """The app's page renderer (cache under ``EVIDENCE_HOME/cache/pages``)."""
+    ext = current_app.extensions
+    found = ext.get(RENDERER)
+    if found is None:
+        found = PageRenderer.for_home(current_app.config["SEALTRAIL_SETTINGS"].home)
+        ext[RENDERER] = found
+    return found
+
+
+def request_context(req: Request) -> RequestContext:
+    """Who is asking: client address (as the app's WSGI stack sees it) and user agent."""
+    from signing.envelopes import RequestContext
+
+    ua = req.headers.get("User-Agent")
+    return RequestContext(ip=req.remote_addr, user_agent=ua[:MAX_UA] if ua else None)
+
+
+def csrf_token() -> str:
+    """This session's CSRF token, made on first use."""
+    token = session.get(CSRF_KEY)
+    if not isinstance(token, str) or len(token) < 32:
+        token = secrets.token_urlsafe(32)
+        session[CSRF_KEY] = token
+    return token
+
+
+def _style_nonce() -> str:
+    nonce = getattr(g, "signer_style_nonce", None)
+    if nonce is None:
+        nonce = secrets.token_urlsafe(16)
+        g.signer_style_nonce = nonce
+    return str(nonce)
+
+
+@bp.before_request
+def _check_csrf() -> None:
+    if request.method != "POST":
+        return
+    expected = session.get(CSRF_KEY)
+    sent = request.form.get("csrf_token", "")
+    if not isinstance(expected, str) or not sent or not hmac.compare_digest(expected, sent):
+        raise ForbiddenError(
+            "the form's security token is missing or does not match this session",
+            details={"reason": "csrf"},
+        )
+
+
+@bp.after_request
+def _security_headers(response: Response) -> Response:
+    nonce = getattr(g, "signer_style_nonce", None)
+    style = f"'self' 'nonce-{nonce}'" if nonce else "'self'"
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; script-src 'self'; "
+        f"style-src {style}; img-src 'self' data:; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    )
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    if response.mimetype == "text/html":
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- page model --------------------------------------------------------------------------
+
+
+def _page_model(token: str, view: SignerView) -> dict[str, Any]:
+    """Everything the template needs: documents with page geometry and field boxes."""
+    svc = envelope_service()
+    rend = renderer()
+    docs = []
+    for doc in view.documents:
+        geometry = rend.geometry(doc.sha256, partial(svc.document_pdf, token, doc.n))
+        pages = []
+        for number, geo in enumerate(geometry, start=1):
+            boxes = []
+            for field in view.fields:
+                if field.document != doc.n or field.anywhere or field.page != number:
+                    continue
+                if field.x is None or field.y is None:
+                    continue
+                left, top, width, height = box_to_percent(geo, field.x, field.y, field.w, field.h)
+                boxes.append(
+                    {"field": field, "left": left, "top": top, "width": width, "height": height}
+                )
+            src = url_for(".page_image", token=token, n=doc.n, p=number)
+            pages.append(
+                {
+                    "number": number,
+                    "geo": geo,
+                    "px_width": 800,
+                    "px_height": round(800 * geo.display_height / geo.display_width),
+                    "src": f"{src}?w=1000",
+                    "srcset": ", ".join(f"{src}?w={w} {w}w" for w in IMAGE_WIDTHS),
+                    "boxes": boxes,
+                }
+            )
+        docs.append({"doc": doc, "pages": pages})
+    anywhere = [f for f in view.fields if f.anywhere]
+    texts = [f for f in view.fields if f.kind == "text"]
+    can_sign = view.your_turn and view.party_status == "ready"
+    return {
+        "token": token,
+        "view": view,
+        "docs": docs,
+        "anywhere": anywhere,
+        "texts": texts,
+        "fixed": [f for f in view.fields if not f.anywhere],
+        "can_sign": can_sign,
+        "presets": PRESETS,
+        "csrf_token": csrf_token(),
+        "style_nonce": _style_nonce(),
+    }
+
+
+def _render_page(token: str, view: SignerView, status: int = 200, **extra: Any) -> Response:
+    model = _page_model(token, view)
+    model["messages"] = get_flashed_messages(with_categories=True)
+    model.update(extra)
+    response = current_app.make_response((render_template("signer/page.html", **model), status))
+    return response
+
+
+def _render_error(exc: EvidenceError | HTTPException, status: int) -> Response:
+    if isinstance(exc, EvidenceError):
+        message = exc.message
+        details = exc.details
+    else:
+        message = exc.description or exc.name
+        details = {}
+    if status >= 500:
+        message = "An internal error occurred."
+    body = render_template(
+        "signer/error.html",
+        status=status,
+        title=TITLES.get(status, "That did not work"),
+        message=message,
+        hint=HINTS.get(status),
+        details=details,
+        style_nonce=_style_nonce(),
+    )
+    return current_app.make_response((body, status))
+
+
+def _action_error(exc: EvidenceError) -> Response:
+    """After a failed POST, show the page again with what went wrong, under the error's status;
+    anything else (unknown or finished link, a CSRF failure) is an error page."""
+    token = (request.view_args or {}).get("token")
+    again = (
+        request.method == "POST"
+        and bool(token)
+        and exc.status in (400, 403, 409, 422, 429)
+        and exc.details.get("reason") != "csrf"
+    )
+    if again and token:
+        try:
+            view = envelope_service().signer_view(token)
+        except EvidenceError:
+            return _render_error(exc, exc.status)
+        return _render_page(token, view, exc.status, error=_describe(exc), form=request.form)
+    return _render_error(exc, exc.status)
+
+
+def _describe(exc: EvidenceError) -> str:
+    """A sentence for the signer from an error of the service."""
+    tries = exc.details.get("tries_left")
+    if exc.status == 422 and isinstance(tries, int):
+        noun = "try" if tries == 1 else "tries"
+        return f"That code is not right. You have {tries} {noun} left."
+    retry = exc.details.get("retry_after")
+    if exc.status == 429 and isinstance(retry, int | float):
+        return f"{exc.message[:1].upper()}{exc.message[1:]} (try again in {int(retry)} s)."
+    return f"{exc.message[:1].upper()}{exc.message[1:]}"
+
+
+@bp.errorhandler(EvidenceError)
+def _evidence_error(exc: EvidenceError) -> Response:
+    if exc.status >= 500:
+        log.error("%s: %s", exc.code, exc.message)
+    return _action_error(exc)
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException) -> Response:
+    return _render_error(exc, exc.code or 500)
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc: Exception) -> Response:
+    log.exception("unexpected error on the signer page")
+    return _render_error(EvidenceError("internal error"), 500)
+
+
+# --- routes ------------------------------------------------------------------------------
+
+
+@bp.get("/sign/<token>")
+def page(token: str) -> Response:
+    """The signer's page; records "link opened" unless it follows one of the page's own forms."""
+    svc = envelope_service()
+    if session.pop("signer_after_post", None):
+        view = svc.signer_view(token)
+    else:
+        view = svc.open_link(token, request_context(request))
+    return _render_page(token, view)
+
+
+@bp.get("/sign/<token>/documents/<int:n>/pages/<int:p>.png")
+def page_image(token: str, n: int, p: int) -> Response:
+    """One page of a document as a PNG; page 1 records that the party viewed the document."""
+    svc = envelope_service()
+    view = svc.signer_view(token)
+    doc = next((d for d in view.documents if d.n == n), None)
+    if doc is None or not 1 <= p <= doc.pages:
+        raise NotFoundError("no such page", details={"document": n, "page": p})
+    try:
+        width = int(request.args.get("w", "1000"))
+    except ValueError:
+        raise ValidationError("w must be a whole number of pixels") from None
+    if p == 1:
+        svc.record_view(token, n, request_context(request))
+    etag = f"{doc.sha256[:32]}-{p}-{width}"
+    if request.if_none_match.contains(etag):
+        response = Response(status=304)
+    else:
+        data = renderer().png(doc.sha256, p, width, lambda: svc.document_pdf(token, n))
+        response = Response(data, mimetype="image/png")
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _done(token: str, message: str, category: str = "ok") -> BaseResponse:
+    flash(message, category)
+    session["signer_after_post"] = True
+    return redirect(url_for(".page", token=token), code=303)
+
+
+@bp.post("/sign/<token>/code")
+def request_code(token: str) -> BaseResponse:
+    """Send the party a one-time code."""
+    svc = envelope_service()
+    svc.request_code(token, request_context(request))
+    view = svc.signer_view(token)
+    where = view.code_destination or "your contact address"
+    return _done(token, f"We sent a 6-digit code to {where}. It is valid for 10 minutes.")
+
+
+@bp.post("/sign/<token>/verify")
+def verify_code(token: str) -> BaseResponse:
+    """Check the one-time code the party typed."""
+    code = "".join(request.form.get("code", "").split())
+    if not code:
+        raise ValidationError("enter the 6-digit code you received")
+    envelope_service().verify_code(token, code, request_context(request))
+    return _done(token, "Code accepted. You can now sign.")
+
+
+def _placements(token: str, view: SignerView) -> dict[str, tuple[int, float, float]]:
+    """Placements of the party's "anywhere" fields: dragged (x, y) or a no-script preset."""
+    form = request.form
+    out: dict[str, tuple[int, float, float]] = {}
+    for field in view.fields:
+        if not field.anywhere:
+            continue
+        label = field.label or field.kind
+        # Without script, a hidden (empty) and a <select> page input share the name.
+        raw_page = next((v for v in form.getlist(f"place-{field.id}-page") if v), "")
+        try:
+            page_no = int(raw_page)
+        except ValueError:
+            raise ValidationError(
+                f"place your {label} on a page of the document", details={"field": field.id}
+            ) from None
+        doc = next((d for d in view.documents if d.n == field.document), None)
+        if doc is None or not 1 <= page_no <= doc.pages:
+            raise ValidationError(
+                f"page {page_no} does not exist for your {label}",
+                details={"field": field.id, "page": page_no},
+            )
+        raw_x, raw_y = form.get(f"place-{field.id}-x", ""), form.get(f"place-{field.id}-y", "")
+        if raw_x and raw_y:
+            try:
+                out[field.id] = (page_no, float(raw_x), float(raw_y))
+            except ValueError:
+                raise ValidationError(
+                    f"the position of your {label} is not a number", details={"field": field.id}
+                ) from None
+            continue
+        preset = form.get(f"place-{field.id}-preset", "")
+        if not preset:
+            raise ValidationError(
+                f"drag your {label} onto the page, or choose a position",
+                details={"field": field.id},
+            )
+        load = partial(envelope_service().document_pdf, token, doc.n)
+        geo: PageGeometry = renderer().geometry(doc.sha256, load)[page_no - 1]
+        x, y = preset_position(geo, preset, field.w, field.h)
+        out[field.id] = (page_no, x, y)
+    return out
+
+
+@bp.post("/sign/<token>/sign")
+def sign(token: str) -> BaseResponse:
+    """Sign with the party's placements, text values and confirmed intent."""
+    svc = envelope_service()
+    view = svc.signer_view(token)
+    intent = request.form.get("intent") == "yes"
+    if not intent:
+        raise ValidationError(
+            "tick the box to confirm that you have read the document and agree to sign it"
+        )
+    texts = {}
+    for field in view.fields:
+        if field.kind == "text":
+            value = request.form.get(f"text-{field.id}", "").strip()
+            if len(value) > MAX_TEXT:
+                raise ValidationError(
+                    f"{field.label or 'a text field'} is longer than {MAX_TEXT} characters"
+                )
+            texts[field.id] = value
+    placements = _placements(token, view)
+    svc.sign(token, request_context(request), placements=placements, texts=texts, intent=intent)
+    return _done(token, "You signed the document. Thank you.")
+
+
+@bp.post("/sign/<token>/decline")
+def decline(token: str) -> BaseResponse:
+    """Decline to sign, with a reason, after an explicit confirmation."""
+    reason = request.form.get("reason", "").strip()
+    if not reason:
+        raise ValidationError("tell the sender why you decline to sign")
+    if len(reason) > MAX_REASON:
+        raise ValidationError(f"the reason is longer than {MAX_REASON} characters")
+    if request.form.get("confirm") != "yes":
+        raise ValidationError("tick the box to confirm that you decline to sign")
+    envelope_service().decline(token, reason, request_context(request))
+    return _done(token, "You declined to sign. The sender has been told.", "info")
+
+
+@bp.get("/sign/<token>/download")
+def download(token: str) -> Response:
+    """The completed document (PDF), or all of them (ZIP)."""
+    name, data = envelope_service().download(token, request_context(request))
+    mimetype = "application/zip" if name.lower().endswith(".zip") else "application/pdf"
+    response = Response(data, mimetype=mimetype)
+    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in name) or "document.pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{safe}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
 
 def init_app(app: Flask) -> None:
-    """Register this module's routes and commands."""
+    """Register this module's routes, the session's key and cookie settings."""
+    if not app.secret_key:
+        home = app.config["SEALTRAIL_SETTINGS"].home
+        app.secret_key = load_or_create_secret_key(Path(home) / "session.key")
+    if type(app.session_interface) is SecureCookieSessionInterface:
+        app.session_interface = SignerSessionInterface()
+    app.register_blueprint(bp)
