@@ -1,0 +1,992 @@
+"""The certificate of evidence: a PDF a judge reads and a machine checks, drawn with ReportLab.
+
+:func:`render_certificate` lays out an evidence bundle (see ``docs/evidence-bundle.md``) and
+the verdict of its verification: a first page that says what this is, the verdict, the
+contract, its parties and the anchor; then the documents, the parties with their
+authentication and certificates, the full timeline, the proofs, the anchor and how to check
+everything yourself. Every page carries the report id and "page x of y". Text outside Latin-1
+(Chinese names, seal names) is set in the CJK TrueType face the seals use.
+
+:func:`attach_bundle` embeds the bundle's exact bytes as ``evidence-bundle.json``; the caller
+then signs the result, so the signature covers the attachment too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
+
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.units import mm
+from reportlab.pdfgen import canvas
+from reportlab.platypus import (
+    KeepTogether,
+    LongTable,
+    PageBreak,
+    Paragraph,
+    SimpleDocTemplate,
+    Spacer,
+    Table,
+    TableStyle,
+)
+from reportlab.platypus.flowables import Flowable
+
+from signing.seals import cjk_font
+
+if TYPE_CHECKING:
+    from evidence_chain.bundle import BundleVerdict, Check
+
+__all__ = ["BUNDLE_MIME", "ReportInfo", "attach_bundle", "render_certificate"]
+
+BUNDLE_MIME = "application/json"
+TITLE = "Certificate of evidence"
+_MARGIN = 16 * mm
+_WIDTH = A4[0] - 2 * _MARGIN
+_VERDICT_COLOURS = {
+    "VERIFIED": colors.HexColor("#1b7a33"),
+    "FAILED": colors.HexColor("#b00020"),
+    "INCOMPLETE": colors.HexColor("#9a6700"),
+}
+_GRID = colors.HexColor("#b8bec6")
+_HEAD_BG = colors.HexColor("#e8ecf1")
+_MAX_PER_PARTY = 8
+"""Distinct IPs, user agents or methods listed per party before "and N more"."""
+
+
+@dataclass(frozen=True)
+class ReportInfo:
+    """What the report says about itself: its id, when and by whom it was issued."""
+
+    report_id: str
+    issued_at: dt.datetime
+    verify_url: str
+    service_url: str
+    issuer: str
+    """Who signs the report: the common name of its certificate and of the issuing CA."""
+
+
+# --- text helpers ---------------------------------------------------------------------------
+
+
+def _needs_cjk(ch: str) -> bool:
+    # The standard PDF fonts carry Latin-1 (WinAnsi) only; anything beyond goes to the CJK face.
+    return ord(ch) > 0xFF
+
+
+def markup(value: Any) -> str:
+    """Paragraph markup of ``value``: XML-escaped, non-Latin-1 runs set in the CJK font."""
+    text = "" if value is None else str(value)
+    parts = []
+    for cjk, run in groupby(text, key=_needs_cjk):
+        chunk = escape("".join(run))
+        parts.append(f'<font name="{cjk_font()}">{chunk}</font>' if cjk else chunk)
+    return "".join(parts)
+
+
+def _split_hex(value: str, width: int = 32) -> str:
+    """A long hex string cut into lines of ``width`` (Paragraphs wrap only at spaces)."""
+    return "<br/>".join(escape(value[i : i + width]) for i in range(0, len(value), width)) or "-"
+
+
+def _short(value: str | None, n: int = 16) -> str:
+    if not value:
+        return "-"
+    return value if len(value) <= n else value[:n] + "…"
+
+
+def _time(value: Any) -> str:
+    """``2026-11-21T10:00:00.000000Z`` shown as ``2026-11-21 10:00:00 UTC``."""
+    if not isinstance(value, str) or len(value) < 19:
+        return "-" if value is None else str(value)
+    return f"{value[:10]} {value[11:19]} UTC"
+
+
+def _actor_name(actor: Any) -> str:
+    if actor is None:
+        return "-"
+    if isinstance(actor, str):
+        return actor
+    if isinstance(actor, dict):
+        for key in ("name", "common_name", "display_name", "email", "id", "user_id"):
+            if isinstance(actor.get(key), str) and actor[key]:
+                return str(actor[key])
+    return json.dumps(actor, ensure_ascii=False, sort_keys=True)[:80]
+
+
+def _party_key(actor: Any) -> str:
+    if isinstance(actor, dict):
+        for key in ("email", "id", "user_id", "name", "common_name"):
+            if isinstance(actor.get(key), str) and actor[key]:
+                return f"{key}:{actor[key]}"
+    return json.dumps(actor, ensure_ascii=False, sort_keys=True)
+
+
+def _nested(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The places where a record may say how its actor was authenticated."""
+    data = record.get("data") if isinstance(record.get("data"), dict) else {}
+    assert isinstance(data, dict)
+    places: list[Mapping[str, Any]] = [data]
+    for key in ("authentication", "auth", "client", "request", "verification", "otp", "code"):
+        if isinstance(data.get(key), dict):
+            places.append(data[key])
+    if isinstance(record.get("actor"), dict):
+        places.append(record["actor"])
+    return places
+
+
+def _first(record: Mapping[str, Any], keys: Iterable[str]) -> str | None:
+    for place in _nested(record):
+        for key in keys:
+            value = place.get(key)
+            if isinstance(value, str | int | float) and not isinstance(value, bool) and value != "":
+                return str(value)
+    return None
+
+
+def record_ip(record: Mapping[str, Any]) -> str | None:
+    """The client IP address an event records, if any."""
+    return _first(record, ("ip", "ip_address", "client_ip", "remote_addr"))
+
+
+def record_user_agent(record: Mapping[str, Any]) -> str | None:
+    """The browser (user agent) an event records, if any."""
+    return _first(record, ("user_agent", "userAgent", "ua"))
+
+
+def record_auth_methods(record: Mapping[str, Any]) -> list[str]:
+    """How an event says its actor was authenticated (method, one-time code channel)."""
+    out: list[str] = []
+    method = _first(record, ("method", "auth_method", "authentication_method", "verified_by"))
+    channel = _first(record, ("code_channel", "channel", "otp_channel"))
+    data = record.get("data")
+    if isinstance(data, dict) and isinstance(data.get("authentication"), str):
+        out.append(data["authentication"])
+    if method:
+        out.append(method)
+    if channel:
+        out.append(f"one-time code by {channel}")
+    rtype = str(record.get("type", ""))
+    if isinstance(data, dict) and isinstance(data.get("certificate"), dict):
+        out.append("digital signature (certificate)")
+    elif "code" in rtype or "otp" in rtype:
+        out.append(rtype)
+    return out
+
+
+# --- the model the pages are drawn from -------------------------------------------------------
+
+
+@dataclass
+class _Party:
+    name: str
+    identity: dict[str, Any]
+    role: str | None = None
+    events: int = 0
+    ips: list[str] | None = None
+    agents: list[str] | None = None
+    methods: list[str] | None = None
+    certificates: list[str] | None = None  # sha256 of DER
+
+    def add(self, bucket: str, value: str | None) -> None:
+        if not value:
+            return
+        items: list[str] = getattr(self, bucket) or []
+        if value not in items:
+            items.append(value)
+        setattr(self, bucket, items)
+
+
+def contract_summary(bundle: Mapping[str, Any]) -> dict[str, Any]:
+    """Title and declared parties of the subject, from its ``*.created`` record if there is one."""
+    title: str | None = None
+    declared: list[Any] = []
+    for event in bundle.get("events", []):
+        record = event.get("record", {})
+        if not str(record.get("type", "")).endswith(".created"):
+            continue
+        data = record.get("data")
+        if not isinstance(data, dict):
+            continue
+        for key in ("title", "name", "subject", "document_name"):
+            if isinstance(data.get(key), str) and data[key]:
+                title = data[key]
+                break
+        for key in ("parties", "signers", "recipients"):
+            if isinstance(data.get(key), list):
+                declared = list(data[key])
+                break
+        break
+    return {"title": title, "parties": declared}
+
+
+def collect_parties(bundle: Mapping[str, Any]) -> list[_Party]:
+    """The parties: those the contract declares, then every actor of its events."""
+    parties: dict[str, _Party] = {}
+    for item in contract_summary(bundle)["parties"]:
+        identity = item if isinstance(item, dict) else {"name": str(item)}
+        key = _party_key(identity)
+        role = identity.get("role") if isinstance(identity.get("role"), str) else None
+        parties.setdefault(key, _Party(_actor_name(identity), dict(identity), role))
+    for event in bundle.get("events", []):
+        record = event.get("record", {})
+        actor = record.get("actor")
+        if actor is None:
+            continue
+        key = _party_key(actor)
+        party = parties.get(key)
+        if party is None:
+            identity = dict(actor) if isinstance(actor, dict) else {"name": str(actor)}
+            party = parties[key] = _Party(_actor_name(actor), identity)
+        elif isinstance(actor, dict):
+            for k, v in actor.items():
+                party.identity.setdefault(k, v)
+        party.events += 1
+        party.add("ips", record_ip(record))
+        party.add("agents", record_user_agent(record))
+        for method in record_auth_methods(record):
+            party.add("methods", method)
+        data = record.get("data")
+        if isinstance(data, dict) and isinstance(data.get("certificate"), dict):
+            party.add("certificates", str(data["certificate"].get("sha256") or ""))
+    return list(parties.values())
+
+
+# --- styles ------------------------------------------------------------------------------------
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = getSampleStyleSheet()
+    body = ParagraphStyle(
+        "body",
+        parent=base["BodyText"],
+        fontName="Helvetica",
+        fontSize=9.5,
+        leading=12.5,
+        spaceAfter=4,
+    )
+    return {
+        "title": ParagraphStyle(
+            "title",
+            parent=base["Title"],
+            fontName="Helvetica-Bold",
+            fontSize=22,
+            leading=26,
+            alignment=0,
+            spaceAfter=4,
+        ),
+        "h1": ParagraphStyle(
+            "h1",
+            parent=base["Heading1"],
+            fontName="Helvetica-Bold",
+            fontSize=14,
+            leading=17,
+            spaceBefore=8,
+            spaceAfter=6,
+        ),
+        "h2": ParagraphStyle(
+            "h2",
+            parent=base["Heading2"],
+            fontName="Helvetica-Bold",
+            fontSize=11,
+            leading=14,
+            spaceBefore=6,
+            spaceAfter=4,
+        ),
+        "body": body,
+        "small": ParagraphStyle("small", parent=body, fontSize=8, leading=10, spaceAfter=2),
+        "cell": ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9.2, spaceAfter=0),
+        "head": ParagraphStyle(
+            "head", parent=body, fontName="Helvetica-Bold", fontSize=7.5, leading=9.2, spaceAfter=0
+        ),
+        "mono": ParagraphStyle(
+            "mono", parent=body, fontName="Courier", fontSize=6.5, leading=8.2, spaceAfter=0
+        ),
+        "code": ParagraphStyle(
+            "code",
+            parent=body,
+            fontName="Courier",
+            fontSize=7.5,
+            leading=9.5,
+            leftIndent=8,
+            backColor=colors.HexColor("#f4f6f8"),
+            borderPadding=4,
+            spaceBefore=2,
+            spaceAfter=6,
+        ),
+        "verdict": ParagraphStyle(
+            "verdict",
+            parent=body,
+            fontName="Helvetica-Bold",
+            fontSize=18,
+            leading=22,
+            textColor=colors.white,
+            alignment=TA_CENTER,
+        ),
+        "verdict_text": ParagraphStyle(
+            "verdict_text", parent=body, textColor=colors.white, fontSize=9.5, leading=12.5
+        ),
+    }
+
+
+def _table(
+    rows: Sequence[Sequence[Any]],
+    widths: Sequence[float],
+    *,
+    repeat: bool = True,
+    long: bool = False,
+) -> Table:
+    cls = LongTable if long else Table
+    table = cls(list(rows), colWidths=list(widths), repeatRows=1 if repeat else 0)
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.4, _GRID),
+                ("BACKGROUND", (0, 0), (-1, 0), _HEAD_BG),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ]
+        )
+    )
+    return table
+
+
+def _fields(rows: Sequence[tuple[str, str]], st: dict[str, ParagraphStyle]) -> Table:
+    """A two-column key/value table (values are markup already)."""
+    data = [[Paragraph(markup(k), st["head"]), Paragraph(v, st["cell"])] for k, v in rows]
+    table = Table(data, colWidths=[38 * mm, _WIDTH - 38 * mm])
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.4, _GRID),
+                ("BACKGROUND", (0, 0), (0, -1), _HEAD_BG),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 2),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+            ]
+        )
+    )
+    return table
+
+
+def _qr(url: str, side: float) -> Drawing:
+    widget = QrCodeWidget(url, barLevel="M")
+    x1, y1, x2, y2 = widget.getBounds()
+    drawing = Drawing(side, side, transform=[side / (x2 - x1), 0, 0, side / (y2 - y1), 0, 0])
+    drawing.add(widget)
+    return drawing
+
+
+# --- page furniture --------------------------------------------------------------------------
+
+
+def _numbered_canvas(report_id: str, issued: str) -> type[canvas.Canvas]:
+    """A canvas class that writes "page x of y" and the report id once all pages are known."""
+
+    class NumberedCanvas(canvas.Canvas):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self._pages: list[dict[str, Any]] = []
+
+        def showPage(self) -> None:
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            total = len(self._pages)
+            for state in self._pages:
+                self.__dict__.update(state)
+                self._footer(total)
+                super().showPage()
+            super().save()
+
+        def _footer(self, total: int) -> None:
+            self.saveState()
+            self.setStrokeColor(_GRID)
+            self.setLineWidth(0.5)
+            self.line(_MARGIN, 12 * mm, A4[0] - _MARGIN, 12 * mm)
+            self.setFont("Helvetica", 7.5)
+            self.setFillColor(colors.HexColor("#4a5360"))
+            self.drawString(_MARGIN, 8 * mm, f"{TITLE} {report_id} - issued {issued}")
+            self.drawRightString(A4[0] - _MARGIN, 8 * mm, f"page {self._pageNumber} of {total}")
+            self.restoreState()
+
+    return NumberedCanvas
+
+
+# --- sections ----------------------------------------------------------------------------------
+
+
+def _verdict_box(
+    verdict: BundleVerdict,
+    bundle: Mapping[str, Any],
+    info: ReportInfo,
+    st: dict[str, ParagraphStyle],
+) -> Flowable:
+    anchor = bundle.get("anchor")
+    failed = [c for c in verdict.checks if c.ok is False]
+    unchecked = [c for c in verdict.checks if c.ok is None]
+    total = len(verdict.checks)
+    if verdict.verdict == "FAILED":
+        names = ", ".join(c.name for c in failed[:6]) + (" ..." if len(failed) > 6 else "")
+        text = (
+            f"{len(failed)} of {total} checks failed when this report was issued: {names}. "
+            "The evidence below cannot be relied on as it stands; see the checks section."
+        )
+        label = "FAILED"
+    elif anchor is None:
+        label = "INCOMPLETE - anchoring pending"
+        text = (
+            f"All {total - len(unchecked)} checks that can be made hold: every record, its "
+            "hash, its inclusion proof and the log's signed checkpoint. No on-chain anchor "
+            "covers these events yet, so for now the evidence rests on the log's signed "
+            "checkpoint. Issue a new certificate once the log is anchored (normally within a "
+            "minute) to have the chain's confirmation."
+        )
+    elif verdict.verdict == "INCOMPLETE":
+        label = "INCOMPLETE"
+        why = "; ".join(f"{c.name}: {c.detail}" for c in unchecked[:3])
+        text = (
+            f"All {total - len(unchecked)} checks that could be made hold, but "
+            f"{len(unchecked)} could not be made when this report was issued ({why}). Anyone "
+            "can complete them with the steps at the end of this report."
+        )
+    else:
+        label = "VERIFIED"
+        text = (
+            f"All {total} checks hold: every record was recomputed from its content, every "
+            "proof leads to the log's signed checkpoint, and the root anchored on chain "
+            f"{anchor.get('chain_id')} in block {anchor.get('block_number')} is the same root."
+        )
+    box = Table(
+        [[Paragraph(escape(label), st["verdict"])], [Paragraph(escape(text), st["verdict_text"])]],
+        colWidths=[_WIDTH],
+    )
+    box.setStyle(
+        TableStyle(
+            [
+                (
+                    "BACKGROUND",
+                    (0, 0),
+                    (-1, -1),
+                    _VERDICT_COLOURS.get(verdict.verdict, colors.grey),
+                ),
+                ("LEFTPADDING", (0, 0), (-1, -1), 8),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 8),
+                ("TOPPADDING", (0, 0), (-1, 0), 6),
+                ("BOTTOMPADDING", (0, -1), (-1, -1), 8),
+            ]
+        )
+    )
+    return box
+
+
+def _anchor_rows(bundle: Mapping[str, Any]) -> list[tuple[str, str]]:
+    anchor = bundle.get("anchor")
+    if not anchor:
+        return [("Anchor", "pending: no on-chain anchor covers these events yet")]
+    return [
+        ("Chain id", escape(str(anchor.get("chain_id")))),
+        ("Contract", escape(str(anchor.get("contract")))),
+        ("Transaction", escape(str(anchor.get("tx_hash")))),
+        ("Block", f"{anchor.get('block_number')} ({escape(str(anchor.get('block_hash')))})"),
+        ("Block time", escape(_time(anchor.get("block_time")))),
+        (
+            "Anchored tree",
+            f"size {anchor.get('tree_size')}, root {escape(str(anchor.get('root')))}",
+        ),
+        ("Log id", escape(str(anchor.get("log_id")))),
+        (
+            "Status",
+            f"{escape(str(anchor.get('status')))}, "
+            f"{anchor.get('confirmations')} confirmations when the bundle was built",
+        ),
+    ]
+
+
+def _first_page(
+    bundle: Mapping[str, Any],
+    verdict: BundleVerdict,
+    info: ReportInfo,
+    st: dict[str, ParagraphStyle],
+    parties: list[_Party],
+) -> list[Flowable]:
+    events = bundle.get("events", [])
+    summary = contract_summary(bundle)
+    issued = info.issued_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    header = Table(
+        [
+            [
+                [
+                    Paragraph(TITLE, st["title"]),
+                    Paragraph(
+                        f"Report <b>{escape(info.report_id)}</b>, issued {issued}", st["small"]
+                    ),
+                    Paragraph(
+                        f"Issued and signed by {markup(info.issuer)} ({escape(info.service_url)})",
+                        st["small"],
+                    ),
+                ],
+                [
+                    _qr(info.verify_url, 32 * mm),
+                    Paragraph(
+                        "Scan to verify",
+                        ParagraphStyle("q", parent=st["small"], alignment=TA_CENTER),
+                    ),
+                ],
+            ]
+        ],
+        colWidths=[_WIDTH - 36 * mm, 36 * mm],
+    )
+    header.setStyle(
+        TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)])
+    )
+    what = (
+        "This certificate records, for the contract named below, every step that was taken "
+        "with it: what was signed, by whom, how each person was identified, and when. Each "
+        "step was written, when it happened, into a public-verifiable log that can only grow: "
+        "each step is fingerprinted (SHA-256), the fingerprints are combined into one value "
+        "(the root) that the log signs, and that root is recorded on a public blockchain, where "
+        "nobody, not even the issuer of this certificate, can change it afterwards. A change "
+        "to any step, even of one character, would give a different root. The complete "
+        "evidence is attached inside this PDF (file evidence-bundle.json), and this PDF is "
+        "digitally signed, so any change to it shows. Anyone can check it without trusting "
+        "the issuer: see the last section, or scan the code above."
+    )
+    contract_rows: list[tuple[str, str]] = [("Subject", markup(bundle.get("subject")))]
+    if summary["title"]:
+        contract_rows.append(("Title", markup(summary["title"])))
+    contract_rows.append(("Account (tenant)", markup(bundle.get("tenant"))))
+    if events:
+        first = events[0].get("record", {})
+        last = events[-1].get("record", {})
+        contract_rows.append(
+            (
+                "Steps",
+                f"{len(events)} recorded, from {escape(_time(first.get('occurred_at')))}"
+                f" to {escape(_time(last.get('occurred_at')))}",
+            )
+        )
+    count = len(bundle.get("documents", []))
+    contract_rows.append(("Documents", f"{count} fingerprint{'' if count == 1 else 's'}"))
+    names = "<br/>".join(
+        markup(
+            p.name
+            + (f" ({p.role})" if p.role else "")
+            + (f", {p.identity.get('organization')}" if p.identity.get("organization") else "")
+        )
+        for p in parties[:12]
+    )
+    if len(parties) > 12:
+        names += f"<br/>and {len(parties) - 12} more"
+    contract_rows.append(("Parties", names or "-"))
+    return [
+        header,
+        Spacer(1, 3 * mm),
+        Paragraph("What this is", st["h2"]),
+        Paragraph(escape(what), st["body"]),
+        Spacer(1, 2 * mm),
+        _verdict_box(verdict, bundle, info, st),
+        Paragraph("The contract", st["h2"]),
+        _fields(contract_rows, st),
+        Paragraph("The anchor", st["h2"]),
+        _fields(_anchor_rows(bundle), st),
+        Spacer(1, 2 * mm),
+        Paragraph(f"Verify online: {escape(info.verify_url)}", st["small"]),
+        PageBreak(),
+    ]
+
+
+def _documents(
+    bundle: Mapping[str, Any], st: dict[str, ParagraphStyle], records: dict[str, Any]
+) -> list[Flowable]:
+    out: list[Flowable] = [Paragraph("1. Documents", st["h1"])]
+    documents = bundle.get("documents", [])
+    if not documents:
+        out.append(Paragraph("No document fingerprint was recorded for this subject.", st["body"]))
+        return out
+    out.append(
+        Paragraph(
+            "The SHA-256 fingerprint of each document at each step. A file whose SHA-256 is one of "
+            "these is exactly the document of that step; any other file is not.",
+            st["body"],
+        )
+    )
+    head = ["Role", "Document SHA-256", "Step", "Time", "Leaf"]
+    rows: list[list[Any]] = [[Paragraph(h, st["head"]) for h in head]]
+    for doc in documents:
+        record = records.get(str(doc.get("event_id")), {})
+        name = doc.get("name")
+        sha = str(doc.get("sha256", ""))
+        rows.append(
+            [
+                Paragraph(markup(doc.get("role")), st["cell"]),
+                Paragraph(_split_hex(sha) + (f"<br/>{markup(name)}" if name else ""), st["mono"]),
+                Paragraph(markup(record.get("type", "-")), st["cell"]),
+                Paragraph(escape(_time(record.get("occurred_at"))), st["cell"]),
+                Paragraph(escape(str(doc.get("leaf_index"))), st["cell"]),
+            ]
+        )
+    widths = [22 * mm, 62 * mm, 42 * mm, 35 * mm]
+    widths.append(_WIDTH - sum(widths))
+    out.append(_table(rows, widths, long=True))
+    return out
+
+
+def _parties(
+    bundle: Mapping[str, Any], st: dict[str, ParagraphStyle], parties: list[_Party]
+) -> list[Flowable]:
+    out: list[Flowable] = [Paragraph("2. Parties", st["h1"])]
+    certs = {str(c.get("sha256")): c for c in bundle.get("certificates", [])}
+    shown: set[str] = set()
+
+    def listed(items: list[str] | None) -> str:
+        if not items:
+            return "not recorded"
+        text = "<br/>".join(markup(i) for i in items[:_MAX_PER_PARTY])
+        if len(items) > _MAX_PER_PARTY:
+            text += f"<br/>and {len(items) - _MAX_PER_PARTY} more"
+        return text
+
+    if not parties:
+        out.append(Paragraph("No event names an actor.", st["body"]))
+    for i, party in enumerate(parties, 1):
+        identity = "<br/>".join(
+            f"{markup(k)}: {markup(v)}"
+            for k, v in party.identity.items()
+            if isinstance(v, str | int | float) and not isinstance(v, bool)
+        )
+        rows = [
+            ("Identity", identity or markup(party.name)),
+            ("Steps taken", str(party.events)),
+            ("Authentication", listed(party.methods)),
+            ("IP addresses", listed(party.ips)),
+            ("Browsers", listed(party.agents)),
+        ]
+        for sha in party.certificates or []:
+            shown.add(sha)
+            rows.append(("Certificate", _cert_text(certs.get(sha), sha)))
+        out.append(
+            KeepTogether([Paragraph(f"2.{i} {markup(party.name)}", st["h2"]), _fields(rows, st)])
+        )
+    others = [c for sha, c in certs.items() if sha not in shown]
+    if others:
+        out.append(Paragraph("Other certificates in the evidence", st["h2"]))
+        out.append(
+            _fields([("Certificate", _cert_text(c, str(c.get("sha256")))) for c in others], st)
+        )
+    return out
+
+
+def _cert_text(cert: Mapping[str, Any] | None, sha: str) -> str:
+    if cert is None:
+        return f"SHA-256 {escape(sha)} (not in the bundle)"
+    return (
+        f"Subject: {markup(cert.get('subject'))}<br/>Issuer: {markup(cert.get('issuer'))}<br/>"
+        f"Serial: {escape(str(cert.get('serial')))}<br/>SHA-256: {escape(str(cert.get('sha256')))}"
+    )
+
+
+def _timeline(bundle: Mapping[str, Any], st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    events = bundle.get("events", [])
+    out: list[Flowable] = [
+        Paragraph("3. Timeline", st["h1"]),
+        Paragraph(
+            f"All {len(events)} steps in order. The event hash is the leaf hash "
+            "SHA-256(0x00 || JCS(record)) of the exact record in the attached bundle; the leaf "
+            "is its position in the log.",
+            st["body"],
+        ),
+    ]
+    head = ["#", "Time (occurred)", "Actor", "IP", "Action", "Event hash", "Leaf"]
+    rows: list[list[Any]] = [[Paragraph(h, st["head"]) for h in head]]
+    for n, event in enumerate(events):
+        record = event.get("record", {})
+        rows.append(
+            [
+                Paragraph(str(n + 1), st["cell"]),
+                Paragraph(escape(_time(record.get("occurred_at"))), st["cell"]),
+                Paragraph(markup(_actor_name(record.get("actor"))), st["cell"]),
+                Paragraph(markup(record_ip(record) or "-"), st["cell"]),
+                Paragraph(markup(record.get("type")), st["cell"]),
+                Paragraph(_split_hex(str(event.get("leaf_hash", ""))), st["mono"]),
+                Paragraph(escape(str(event.get("leaf_index"))), st["cell"]),
+            ]
+        )
+    widths = [8 * mm, 22 * mm, 30 * mm, 22 * mm, 29 * mm, 49 * mm]
+    widths.append(_WIDTH - sum(widths))
+    out.append(_table(rows, widths, long=True))
+    return out
+
+
+def _check_group(name: str) -> str:
+    """``record[3].leaf_hash`` -> ``record[].leaf_hash``: one row per kind of check."""
+    out, depth = [], 0
+    for ch in name:
+        if ch == "[":
+            depth += 1
+            out.append("[]")
+        elif ch == "]":
+            depth -= 1
+        elif depth == 0:
+            out.append(ch)
+    return "".join(out)
+
+
+def _proofs(
+    bundle: Mapping[str, Any], verdict: BundleVerdict, st: dict[str, ParagraphStyle]
+) -> list[Flowable]:
+    log = bundle.get("log", {})
+    cp = bundle.get("checkpoint", {})
+    out: list[Flowable] = [
+        Paragraph("4. Proofs", st["h1"]),
+        Paragraph(
+            "The log is an RFC 9162 Merkle tree. Its state is a checkpoint: tree size and root, "
+            "signed by the log's Ed25519 key (C2SP signed note). Each event's inclusion proof "
+            "leads from its leaf hash to that root.",
+            st["body"],
+        ),
+        _fields(
+            [
+                ("Log origin", markup(log.get("origin"))),
+                ("Log public key", _split_hex(str(log.get("verifier_key", "")), 60)),
+                ("Log id (on chain)", escape(str(log.get("log_id")))),
+                ("Tree size", escape(str(cp.get("tree_size")))),
+                ("Root", escape(str(cp.get("root")))),
+                (
+                    "Signed checkpoint",
+                    "<br/>".join(markup(line) for line in str(cp.get("note", "")).splitlines()),
+                ),
+            ],
+            st,
+        ),
+    ]
+    if bundle.get("anchor_checkpoint"):
+        acp = bundle["anchor_checkpoint"]
+        proof = bundle.get("consistency_proof") or []
+        out += [
+            Paragraph("Consistency with the anchored tree", st["h2"]),
+            Paragraph(
+                f"The anchored tree (size {acp.get('tree_size')}) extends the tree above: this "
+                f"consistency proof of {len(proof)} hashes shows the log only grew.",
+                st["body"],
+            ),
+            _fields(
+                [
+                    ("Anchored root", escape(str(acp.get("root")))),
+                    (
+                        "Signed checkpoint",
+                        "<br/>".join(
+                            markup(line) for line in str(acp.get("note", "")).splitlines()
+                        ),
+                    ),
+                    ("Consistency proof", "<br/>".join(escape(str(h)) for h in proof) or "-"),
+                ],
+                st,
+            ),
+        ]
+    out.append(Paragraph("Inclusion proofs", st["h2"]))
+    out.append(
+        Paragraph(
+            f"Abbreviated (first 8 hex digits of each hash, leaf to root) against the tree of size "
+            f"{cp.get('tree_size')}; the full proofs are in the attached evidence-bundle.json.",
+            st["body"],
+        )
+    )
+    rows: list[list[Any]] = [
+        [Paragraph(h, st["head"]) for h in ("Leaf", "Leaf hash", "Hashes", "Path")]
+    ]
+    for event in bundle.get("events", []):
+        path = [str(h) for h in event.get("inclusion_proof", [])]
+        rows.append(
+            [
+                Paragraph(escape(str(event.get("leaf_index"))), st["cell"]),
+                Paragraph(escape(str(event.get("leaf_hash"))), st["mono"]),
+                Paragraph(str(len(path)), st["cell"]),
+                Paragraph(
+                    " ".join(escape(h[:8]) for h in path) or "(the leaf is the root)", st["mono"]
+                ),
+            ]
+        )
+    widths = [12 * mm, 92 * mm, 12 * mm]
+    widths.append(_WIDTH - sum(widths))
+    out.append(_table(rows, widths, long=True))
+
+    out.append(Paragraph("Checks made when this report was issued", st["h2"]))
+    groups: dict[str, list[Check]] = {}
+    for check in verdict.checks:
+        groups.setdefault(_check_group(check.name), []).append(check)
+    crow: list[list[Any]] = [
+        [
+            Paragraph(h, st["head"])
+            for h in ("Check", "Count", "Holds", "Fails", "Not checked", "Detail")
+        ]
+    ]
+    for name, items in groups.items():
+        sample = next((c for c in items if c.ok is not True), items[0])
+        crow.append(
+            [
+                Paragraph(escape(name), st["mono"]),
+                Paragraph(str(len(items)), st["cell"]),
+                Paragraph(str(sum(c.ok is True for c in items)), st["cell"]),
+                Paragraph(str(sum(c.ok is False for c in items)), st["cell"]),
+                Paragraph(str(sum(c.ok is None for c in items)), st["cell"]),
+                Paragraph(markup(sample.detail), st["cell"]),
+            ]
+        )
+    widths = [42 * mm, 12 * mm, 12 * mm, 12 * mm, 16 * mm]
+    widths.append(_WIDTH - sum(widths))
+    out.append(_table(crow, widths, long=True))
+    bad = [c for c in verdict.checks if c.ok is not True]
+    if bad:
+        out.append(Paragraph("Checks that failed or were not made", st["h2"]))
+        for c in bad:
+            state = "FAILED" if c.ok is False else "not checked"
+            out.append(
+                Paragraph(f"<b>{escape(c.name)}</b> {state}: {markup(c.detail)}", st["small"])
+            )
+    return out
+
+
+def _how_to_check(
+    bundle: Mapping[str, Any], info: ReportInfo, st: dict[str, ParagraphStyle]
+) -> list[Flowable]:
+    anchor = bundle.get("anchor") or {}
+    log = bundle.get("log", {})
+    size = anchor.get("tree_size", "N")
+    contract = anchor.get("contract", "0x<contract>")
+    chain_id = anchor.get("chain_id", "<chain id>")
+    subject = str(bundle.get("subject", ""))
+    steps = [
+        (
+            "Get the evidence.",
+            "It is attached to this PDF as <b>evidence-bundle.json</b> (in a PDF reader: the "
+            "attachments or paper-clip panel; or on the command line: "
+            "<font name='Courier'>pdfdetach -saveall report.pdf</font>). The same bundle is "
+            f"served to the account holder at {escape(info.service_url)}/api/v1/subjects/"
+            f"{markup(subject)}/bundle.",
+        ),
+        (
+            "Check this PDF's signature.",
+            "Any PDF reader shows it (or <font name='Courier'>pdfsig report.pdf</font>): it is "
+            f"signed by {markup(info.issuer)}, with a time-stamp and the revocation data inside "
+            "(PAdES B-LT). Any change to the PDF, its attachment included, breaks it. The issuing "
+            f"authority's certificates are at {escape(info.service_url)}/pki/ca.",
+        ),
+        (
+            "Run the open verifier (no account, no service needed).",
+            "<font name='Courier'>python -m evidence_chain.verify report.pdf --rpc URL</font> "
+            f"where URL is any JSON-RPC endpoint of chain {escape(str(chain_id))}. It checks the "
+            "signature, extracts the bundle and recomputes every step below; it prints each check "
+            "and exits 0 only if all hold. Add <font name='Courier'>--document contract.pdf"
+            "</font> to check that a file is the signed contract.",
+        ),
+        (
+            "Or check by hand: the records.",
+            "For each event in the bundle compute SHA-256(0x00 || JCS(record)) (JCS is RFC 8785) "
+            "and compare it with its leaf hash and with the timeline above. Each record's "
+            "prev_leaf_hash is the previous record's leaf hash: none is missing or reordered.",
+        ),
+        (
+            "The proofs.",
+            "Verify each inclusion proof from the leaf hash at its leaf index to the checkpoint "
+            "root (RFC 9162 section 2.1.3), the consistency proof if there is one (2.1.4), and "
+            "the checkpoint's Ed25519 signature with the log key "
+            f"{escape(_short(str(log.get('verifier_key')), 48))}.",
+        ),
+        (
+            "The chain.",
+            f"Call rootAt(logId, treeSize) on contract {escape(str(contract))} of chain "
+            f"{escape(str(chain_id))} with logId {escape(str(log.get('log_id')))} = "
+            f"SHA-256(log origin) and treeSize {escape(str(size))}, e.g. "
+            f"<font name='Courier'>cast call {escape(str(contract))} "
+            "'rootAt(bytes32,uint64)(bytes32)' 0x&lt;logId&gt; "
+            f"{escape(str(size))} --rpc-url URL</font>. It must return the anchored root; the "
+            "transaction and block above show when it was written."
+            if anchor
+            else "No anchor yet: once the log is anchored, a new certificate or bundle names the "
+            "contract and tree size to read with rootAt(logId, treeSize).",
+        ),
+        (
+            "Or online.",
+            f"Open {escape(info.verify_url)} (the QR code on the first page) or upload this PDF at "
+            f"{escape(info.service_url)}/verify.",
+        ),
+    ]
+    out: list[Flowable] = [
+        Paragraph("5. The anchor and how to check it yourself", st["h1"]),
+        _fields(_anchor_rows(bundle), st),
+        Spacer(1, 3 * mm),
+    ]
+    for n, (head, text) in enumerate(steps, 1):
+        out.append(Paragraph(f"<b>Step {n}. {head}</b> {text}", st["body"]))
+    return out
+
+
+# --- entry points -----------------------------------------------------------------------------
+
+
+def render_certificate(
+    bundle: Mapping[str, Any], verdict: BundleVerdict, info: ReportInfo
+) -> bytes:
+    """The certificate of evidence for ``bundle`` as an (unsigned) A4 PDF."""
+    st = _styles()
+    records = {str(e.get("event_id")): e.get("record", {}) for e in bundle.get("events", [])}
+    parties = collect_parties(bundle)
+    issued = info.issued_at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    story: list[Flowable] = []
+    story += _first_page(bundle, verdict, info, st, parties)
+    story += _documents(bundle, st, records)
+    story += _parties(bundle, st, parties)
+    story += _timeline(bundle, st)
+    story += _proofs(bundle, verdict, st)
+    story += _how_to_check(bundle, info, st)
+    buf = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buf,
+        pagesize=A4,
+        leftMargin=_MARGIN,
+        rightMargin=_MARGIN,
+        topMargin=_MARGIN,
+        bottomMargin=18 * mm,
+        title=f"{TITLE} {info.report_id}",
+        author=info.issuer,
+        subject=str(bundle.get("subject", "")),
+        creator="Sealtrail",
+    )
+    doc.build(story, canvasmaker=_numbered_canvas(info.report_id, issued))
+    return buf.getvalue()
+
+
+def attach_bundle(pdf: bytes, bundle_json: bytes, name: str) -> bytes:
+    """``pdf`` with ``bundle_json`` embedded as the file ``name`` (an incremental update)."""
+    from pyhanko.pdf_utils import embed, generic
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    spec = embed.FileSpec(
+        file_spec_string=name,
+        file_name=name,
+        embedded_data=embed.EmbeddedFileObject.from_file_data(
+            writer, data=bundle_json, mime_type=BUNDLE_MIME
+        ),
+        description="Sealtrail evidence bundle (JSON) this certificate was drawn from",
+        af_relationship=generic.pdf_name("/Data"),
+    )
+    embed.embed_file(writer, spec)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()

@@ -1,0 +1,224 @@
+"""Issue certificates of evidence and find them again by report id.
+
+:func:`issue_report` builds the subject's evidence bundle, verifies it the way a court would
+(reading the anchored root through the instance's own chain connection when anchoring is on),
+draws the certificate, embeds the bundle's exact bytes (canonical JSON, RFC 8785) and signs the
+whole PDF with the service's identity (PAdES B-LT). The report row keeps that same bundle, so
+the public verify page can show what a report id stands for: :func:`get_report`.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from cryptography import x509
+from sqlalchemy import Engine, insert, select
+
+from evidence_chain.bundle import BUNDLE_ATTACHMENT, BundleVerdict, ChainRootReader, verify_bundle
+from evidence_chain.canonical import canonicalize
+from evidence_chain.errors import VerificationError
+from evidence_chain.instance import Instance
+from evidence_chain.tenants import TenantRef
+from reports.bundle import build_bundle
+from reports.models import EvidenceReport
+
+if TYPE_CHECKING:
+    from signing.service import SigningService
+
+__all__ = [
+    "IssuedReport",
+    "StoredReport",
+    "get_report",
+    "instance_chain_root",
+    "issue_report",
+    "new_report_id",
+    "verify_url",
+]
+
+REPORT = EvidenceReport.__table__  # type: ignore[attr-defined]
+REPORT_ID_PREFIX = "rpt_"
+
+
+def new_report_id() -> str:
+    """A public report id: ``rpt_`` and 26 base32 characters of 128 random bits."""
+    raw = base64.b32encode(secrets.token_bytes(16)).decode("ascii").rstrip("=").lower()
+    return REPORT_ID_PREFIX + raw
+
+
+def verify_url(public_base_url: str, report_id: str) -> str:
+    """The public verify address of a report (its QR code)."""
+    return f"{public_base_url.rstrip('/')}/verify?report={report_id}"
+
+
+def _common_name(name: x509.Name) -> str:
+    attrs = name.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return str(attrs[0].value) if attrs else name.rfc4514_string()
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+@dataclass(frozen=True)
+class StoredReport:
+    """A certificate of evidence issued: which subject, which trees, and the exact bundle."""
+
+    report_id: str
+    tenant_id: int
+    subject: str
+    tree_size: int
+    anchor_tree_size: int | None
+    bundle_json: bytes
+    bundle_sha256: str
+    pdf_sha256: str
+    created_at: dt.datetime
+
+    @property
+    def bundle(self) -> dict[str, Any]:
+        """The bundle embedded in the report."""
+        value: dict[str, Any] = json.loads(self.bundle_json)
+        return value
+
+    def to_json(self) -> dict[str, Any]:
+        """What the verify page may show about the report (no tenant id)."""
+        return {
+            "report_id": self.report_id,
+            "subject": self.subject,
+            "tree_size": self.tree_size,
+            "anchor_tree_size": self.anchor_tree_size,
+            "bundle_sha256": self.bundle_sha256,
+            "pdf_sha256": self.pdf_sha256,
+            "created_at": _aware(self.created_at).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+        }
+
+
+@dataclass(frozen=True)
+class IssuedReport:
+    """A report just issued: its record, the signed PDF and the verdict printed in it."""
+
+    report: StoredReport
+    pdf: bytes
+    verdict: BundleVerdict
+
+
+def instance_chain_root(instance: Instance) -> ChainRootReader | None:
+    """Read anchored roots through the instance's own chain connection (None: anchoring off)."""
+    anchorer = instance.anchorer
+    if anchorer is None:
+        return None
+    chain = anchorer.chain
+
+    def read(chain_id: int, contract: str, log_id: bytes, tree_size: int) -> bytes | None:
+        actual = chain.chain_id()
+        if actual != chain_id:
+            raise VerificationError(
+                f"the service's chain is chain {actual}, the anchor is on chain {chain_id}"
+            )
+        root = chain.root_at(contract, log_id, tree_size)
+        return None if root == bytes(32) else root
+
+    return read
+
+
+def issue_report(
+    instance: Instance,
+    signing: SigningService,
+    tenant: TenantRef,
+    subject: str,
+    *,
+    chain_root: ChainRootReader | None = None,
+    now: dt.datetime | None = None,
+) -> IssuedReport:
+    """Issue, sign and record a certificate of evidence for one of the tenant's subjects."""
+    from reports.certificate import ReportInfo, attach_bundle, render_certificate
+    from signing.pades import SignOptions, sign_pdf
+
+    moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
+    bundle = build_bundle(instance, tenant, subject, now=moment)
+    bundle_json = canonicalize(bundle)
+    reader = chain_root if chain_root is not None else instance_chain_root(instance)
+    verdict = verify_bundle(bundle, chain_root=reader)
+
+    report_id = new_report_id()
+    signer = signing.service_signer()
+    base = instance.settings.public_base_url
+    info = ReportInfo(
+        report_id=report_id,
+        issued_at=moment,
+        verify_url=verify_url(base, report_id),
+        service_url=base.rstrip("/"),
+        issuer=f"{_common_name(signer.certificate.subject)} (certificate issued by "
+        f"{_common_name(signer.certificate.issuer)})",
+    )
+    pdf = attach_bundle(render_certificate(bundle, verdict, info), bundle_json, BUNDLE_ATTACHMENT)
+    signed = sign_pdf(
+        pdf,
+        signer,
+        None,
+        (),
+        SignOptions(
+            level="B-LT",
+            certify=True,
+            reason=f"Certificate of evidence {report_id}",
+            location=base,
+            max_bytes=max(signing.max_document_bytes, len(pdf) + 1),
+        ),
+        timestamper=signing.timestamper(),
+        crls=signing.ca.crls(),
+        trust_roots=signing.ca.trust_roots(),
+    ).signed_pdf
+
+    anchor = bundle.get("anchor")
+    stored = StoredReport(
+        report_id=report_id,
+        tenant_id=tenant.id,
+        subject=subject,
+        tree_size=int(bundle["checkpoint"]["tree_size"]),
+        anchor_tree_size=int(anchor["tree_size"]) if anchor else None,
+        bundle_json=bundle_json,
+        bundle_sha256=hashlib.sha256(bundle_json).hexdigest(),
+        pdf_sha256=hashlib.sha256(signed).hexdigest(),
+        created_at=moment,
+    )
+    with instance.engine.begin() as conn:
+        conn.execute(
+            insert(REPORT).values(
+                report_id=stored.report_id,
+                tenant_id=stored.tenant_id,
+                subject=stored.subject,
+                tree_size=stored.tree_size,
+                anchor_tree_size=stored.anchor_tree_size,
+                bundle=bundle_json.decode("utf-8"),
+                bundle_sha256=stored.bundle_sha256,
+                pdf_sha256=stored.pdf_sha256,
+                created_at=moment,
+            )
+        )
+    return IssuedReport(stored, signed, verdict)
+
+
+def get_report(engine: Engine, report_id: str) -> StoredReport | None:
+    """The report issued under ``report_id`` (any tenant: the id is the capability), or None."""
+    if not report_id.startswith(REPORT_ID_PREFIX) or len(report_id) > 40:
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(select(REPORT).where(REPORT.c.report_id == report_id)).first()
+    if row is None:
+        return None
+    return StoredReport(
+        report_id=row.report_id,
+        tenant_id=row.tenant_id,
+        subject=row.subject,
+        tree_size=int(row.tree_size),
+        anchor_tree_size=None if row.anchor_tree_size is None else int(row.anchor_tree_size),
+        bundle_json=row.bundle.encode("utf-8"),
+        bundle_sha256=row.bundle_sha256,
+        pdf_sha256=row.pdf_sha256,
+        created_at=_aware(row.created_at),
+    )
