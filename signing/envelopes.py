@@ -27,17 +27,52 @@ take the tenant. All of them are on :class:`EnvelopeService`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import datetime as dt
+import hashlib
+import hmac
+import io
+import math
+import re
+import secrets
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+
+from cryptography.hazmat.primitives import serialization
+from sqlalchemy import Connection, Engine, delete, insert, select, update
+
+from evidence_chain.blobs import BlobStore, blob_store_for
+from evidence_chain.config import Settings
+from evidence_chain.errors import (
+    ConflictError,
+    EvidenceError,
+    ForbiddenError,
+    GoneError,
+    NotFoundError,
+    RateLimitedError,
+    ValidationError,
+    VerificationError,
+)
+from evidence_chain.events import format_time, parse_event, parse_rfc3339
+from evidence_chain.ledger import Ledger
+from evidence_chain.models import Tenant
+from evidence_chain.notify import Message, Notifier, notifier_for
+from evidence_chain.tenants import TenantRef
+from signing.envelope_models import Envelope, EnvelopeDocument, EnvelopeField, EnvelopeParty
+from signing.models import Seal
+from signing.pki import Identity
 
 if TYPE_CHECKING:
     from flask import Flask
+
+    from signing.service import SigningService
 
 __all__ = [
     "DocumentView",
     "EnvelopeService",
     "FieldView",
+    "InitiatorContext",
     "RequestContext",
     "SignerView",
 ]
@@ -110,38 +145,1460 @@ class SignerView:
     can_download: bool
 
 
+# --- constants -------------------------------------------------------------------------------
+
+STATUSES = (
+    "draft",
+    "sent",
+    "in_progress",
+    "completed",
+    "declined",
+    "withdrawn",
+    "expired",
+    "voided",
+)
+OPEN = ("sent", "in_progress")
+FIELD_KINDS = ("signature", "seal", "date", "text")
+MARK_KINDS = ("signature", "seal")
+ORDER_MODES = ("sequential", "parallel", "custom")
+CODE_TTL = dt.timedelta(minutes=10)
+CODE_MAX_TRIES = 5
+CODE_RESEND = dt.timedelta(seconds=60)
+AUTH_TTL = dt.timedelta(minutes=30)
+REMIND_INTERVAL = dt.timedelta(seconds=60)
+DEFAULT_EXPIRY = dt.timedelta(days=14)
+MAX_EXPIRY = dt.timedelta(days=365)
+MAX_DOCUMENTS = 10
+MAX_PARTIES = 20
+MAX_FIELDS_PER_PARTY = 20
+DEFAULT_SIZES = {
+    "signature": (150.0, 50.0),
+    "seal": (120.0, 120.0),
+    "date": (100.0, 16.0),
+    "text": (150.0, 16.0),
+}
+EXTENSION = "sealtrail.envelopes"
+
+ENVELOPE = Envelope.__table__  # type: ignore[attr-defined]
+DOCUMENT = EnvelopeDocument.__table__  # type: ignore[attr-defined]
+PARTY = EnvelopeParty.__table__  # type: ignore[attr-defined]
+FIELD = EnvelopeField.__table__  # type: ignore[attr-defined]
+TENANT = Tenant.__table__  # type: ignore[attr-defined]
+SEAL = Seal.__table__  # type: ignore[attr-defined]
+
+Clock = Callable[[], dt.datetime]
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _aware(moment: dt.datetime | None) -> dt.datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def _iso(moment: dt.datetime | None) -> str | None:
+    value = _aware(moment)
+    return format_time(value) if value is not None else None
+
+
+def hash_token(token: str) -> bytes:
+    """The stored form of a signer link token (256 bits of randomness: a plain hash suffices)."""
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+def _code_hash(salt: bytes, code: str) -> bytes:
+    return hashlib.sha256(salt + code.encode("ascii")).digest()
+
+
+def mask_email(email: str) -> str:
+    """``alice@example.com`` -> ``a***@example.com``."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_phone(phone: str) -> str:
+    """``+8613800001234`` -> ``+86******1234``."""
+    return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:]
+
+
+@dataclass(frozen=True)
+class InitiatorContext:
+    """Who acts for the tenant: the API key prefix, and where the request came from."""
+
+    key_prefix: str | None
+    request: RequestContext
+
+
+def _ilabel(value: Any, label: str, limit: int, *, required: bool = False) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise ValidationError(f"{label} is required", details={"field": label})
+        return None
+    if not isinstance(value, str) or len(value) > limit:
+        raise ValidationError(
+            f"{label} must be a string of at most {limit} characters", details={"field": label}
+        )
+    return value.strip()
+
+
+def _inum(value: Any, label: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValidationError(f"{label} must be a number", details={"field": label})
+    return float(value)
+
+
+def _iint(value: Any, label: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValidationError(
+            f"{label} must be a whole number from {low} to {high}", details={"field": label}
+        )
+    return value
+
+
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,}$")
+_PHONE = re.compile(r"^\+?[0-9]{6,20}$")
+
+
+# --- PDF helpers (pyHanko) ----------------------------------------------------------------
+
+
+def _page_boxes(pdf: bytes, max_bytes: int) -> list[tuple[float, float, float, float]]:
+    """Media boxes of every page (llx, lly, urx, ury); refuses what the engine cannot sign."""
+    from pyhanko.pdf_utils.rw_common import find_inherited_value_in_tree
+
+    from signing.pades import check_pdf
+
+    reader = check_pdf(pdf, max_bytes)
+    count = int(reader.root["/Pages"]["/Count"])
+    boxes = []
+    for ix in range(count):
+        page_ref, _ = reader.find_page_for_modification(ix)
+        mb = find_inherited_value_in_tree(page_ref.get_object(), "/MediaBox", "/Parent")
+        x1, y1, x2, y2 = (float(v) for v in mb)
+        boxes.append((min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)))
+    return boxes
+
+
+def _pdf_text(text: str) -> bytes:
+    raw = text.encode("cp1252", "replace")
+    return raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+
+
+def _latin(text: str) -> bool:
+    try:
+        text.encode("cp1252")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def compose_appearance(
+    width: float,
+    height: float,
+    mark_pdf: bytes | None,
+    mark_rect: tuple[float, float, float, float],
+    texts: Sequence[tuple[float, float, float, str]],
+    *,
+    box: bool = False,
+) -> bytes:
+    """One page of ``width`` x ``height`` points: a mark (seal PDF) fitted into ``mark_rect``,
+    an optional frame around it, and lines of Helvetica text ``(x, y, size, text)``."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.generic import pdf_name
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.pdf_utils.writer import PdfFileWriter
+
+    writer = PdfFileWriter()
+    num = generic.FloatObject
+    page = generic.DictionaryObject(
+        {
+            pdf_name("/Type"): pdf_name("/Page"),
+            pdf_name("/MediaBox"): generic.ArrayObject([num(0), num(0), num(width), num(height)]),
+        }
+    )
+    writer.insert_page(page)
+    font = writer.add_object(
+        generic.DictionaryObject(
+            {
+                pdf_name("/Type"): pdf_name("/Font"),
+                pdf_name("/Subtype"): pdf_name("/Type1"),
+                pdf_name("/BaseFont"): pdf_name("/Helvetica"),
+                pdf_name("/Encoding"): pdf_name("/WinAnsiEncoding"),
+            }
+        )
+    )
+    resources = generic.DictionaryObject(
+        {pdf_name("/Font"): generic.DictionaryObject({pdf_name("/F1"): font})}
+    )
+    ops: list[bytes] = []
+    mx, my, mw, mh = mark_rect
+    if box:
+        ops.append(
+            b"q 0.1 0.2 0.6 RG 1.2 w %.3f %.3f %.3f %.3f re S Q" % (mx + 1, my + 1, mw - 2, mh - 2)
+        )
+    if mark_pdf is not None:
+        xobj = writer.import_page_as_xobject(PdfFileReader(io.BytesIO(mark_pdf)), 0)
+        resources[pdf_name("/XObject")] = generic.DictionaryObject({pdf_name("/Mark"): xobj})
+        bbox = xobj.get_object()["/BBox"]
+        bw, bh = float(bbox[2]) - float(bbox[0]), float(bbox[3]) - float(bbox[1])
+        scale = min(mw / bw, mh / bh)
+        ops.append(
+            b"q %.4f 0 0 %.4f %.3f %.3f cm /Mark Do Q"
+            % (scale, scale, mx + (mw - bw * scale) / 2, my + (mh - bh * scale) / 2)
+        )
+    for x, y, size, text in texts:
+        ops.append(b"BT /F1 %.2f Tf 0.05 0.05 0.3 rg %.3f %.3f Td (" % (size, x, y))
+        ops[-1] += _pdf_text(text) + b") Tj ET"
+    page[pdf_name("/Contents")] = writer.add_object(
+        generic.StreamObject(stream_data=b"\n".join(ops))
+    )
+    page[pdf_name("/Resources")] = resources
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def stamp_void(pdf: bytes, text: str) -> bytes:
+    """An incremental update drawing ``text`` as a watermark into every page's content."""
+    from pyhanko.pdf_utils import generic
+    from pyhanko.pdf_utils.generic import pdf_name
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    from signing import seals
+
+    boxes = _page_boxes(pdf, len(pdf) + 1)
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    for ix, (llx, lly, urx, ury) in enumerate(boxes):
+        overlay = seals.page_overlay(urx - llx, ury - lly, watermark=text)
+        xobj = writer.import_page_as_xobject(PdfFileReader(io.BytesIO(overlay)), 0)
+        name = b"/SealtrailVoid%d" % ix
+        paint = b"q 1 0 0 1 %.4f %.4f cm %s Do Q" % (llx, lly, name)
+        resources = generic.DictionaryObject(
+            {pdf_name("/XObject"): generic.DictionaryObject({pdf_name(name.decode()): xobj})}
+        )
+        writer.add_stream_to_page(
+            ix, writer.add_object(generic.StreamObject(stream_data=b"q")), prepend=True
+        )
+        writer.add_stream_to_page(ix, writer.add_object(generic.StreamObject(stream_data=b"Q")))
+        writer.add_stream_to_page(
+            ix, writer.add_object(generic.StreamObject(stream_data=paint)), resources
+        )
+    buf = io.BytesIO()
+    writer.write(buf)
+    return buf.getvalue()
+
+
+def document_timestamp(pdf: bytes, service: SigningService) -> bytes:
+    """Add a PAdES document time-stamp (the B-LTA archive time-stamp) in a new revision."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import signers
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    out = signers.PdfTimeStamper(service.timestamper()).timestamp_pdf(
+        writer, md_algorithm="sha256", in_place=False
+    )
+    return bytes(out.getvalue())
+
+
+# --- rows to views ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    """One envelope with its tenant, documents, parties and fields, read in one go."""
+
+    env: Any
+    tenant_public_id: str
+    documents: list[Any]
+    parties: list[Any]
+    fields: list[Any]
+
+    def party_fields(self, party_id: int) -> list[Any]:
+        """The fields of one party, in creation order."""
+        return [f for f in self.fields if f.party_id == party_id]
+
+    def turn(self) -> int | None:
+        """The routing order whose parties may sign now (None when nobody may)."""
+        if self.env.status not in OPEN:
+            return None
+        pending = [p.routing_order for p in self.parties if p.status == "pending"]
+        return min(pending) if pending else None
+
+
+def _field_view(row: Any) -> FieldView:
+    return FieldView(
+        id=row.public_id,
+        kind=row.kind,
+        document=int(row.document_n),
+        page=row.page,
+        x=row.x,
+        y=row.y,
+        w=float(row.w),
+        h=float(row.h),
+        anywhere=bool(row.anywhere),
+        label=row.label,
+        value=row.value,
+    )
+
+
+def _field_json(row: Any) -> dict[str, Any]:
+    return {
+        "id": row.public_id,
+        "kind": row.kind,
+        "document": int(row.document_n),
+        "page": row.page,
+        "x": row.x,
+        "y": row.y,
+        "width": float(row.w),
+        "height": float(row.h),
+        "anywhere": bool(row.anywhere),
+        "label": row.label,
+        "value": row.value,
+    }
+
+
+def _actor_party(party: Any) -> dict[str, Any]:
+    return {
+        "role": "party",
+        "party_id": party.public_id,
+        "name": party.name,
+        "email": party.email,
+        "phone": party.phone,
+        "kind": party.kind,
+        "organisation": party.organisation,
+    }
+
+
+def _actor_initiator(who: InitiatorContext) -> dict[str, Any]:
+    return {"role": "initiator", "api_key_prefix": who.key_prefix}
+
+
+SYSTEM_ACTOR = {"role": "system", "name": "sealtrail"}
+
+
 class EnvelopeService:
     """Envelopes of every tenant of one instance: the initiator and the signer side."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        ledger: Ledger,
+        signing: Callable[[], SigningService],
+        *,
+        blobs: BlobStore | None = None,
+        notifier: Notifier | None = None,
+        clock: Clock = _utcnow,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.ledger = ledger
+        self._signing = signing
+        self.blobs = blobs or blob_store_for(settings.home)
+        self.notifier = notifier or notifier_for(settings)
+        self.clock = clock
+        self._postgres = engine.dialect.name == "postgresql"
 
     @classmethod
     def for_app(cls, app: Flask) -> EnvelopeService:
         """The app's envelope service, made once and cached in ``app.extensions``."""
-        raise NotImplementedError
+        service = app.extensions.get(EXTENSION)
+        if service is None:
+            from app import get_instance
+            from web.signing_api import signing_service
+
+            inst = get_instance(app)
+            service = cls(inst.settings, inst.engine, inst.ledger, lambda: signing_service(app))
+            app.extensions[EXTENSION] = service
+        assert isinstance(service, EnvelopeService)
+        return service
+
+    @property
+    def signing(self) -> SigningService:
+        """The signing engine (opened on first use)."""
+        return self._signing()
+
+    # --- storage helpers ------------------------------------------------------------------
+
+    def _load(self, conn: Connection, env_row: Any) -> _Loaded:
+        tenant = conn.execute(
+            select(TENANT.c.public_id).where(TENANT.c.id == env_row.tenant_id)
+        ).scalar_one()
+        docs = conn.execute(
+            select(DOCUMENT).where(DOCUMENT.c.envelope_id == env_row.id).order_by(DOCUMENT.c.n)
+        ).all()
+        parties = conn.execute(
+            select(PARTY).where(PARTY.c.envelope_id == env_row.id).order_by(PARTY.c.id)
+        ).all()
+        fields_ = conn.execute(
+            select(FIELD).where(FIELD.c.envelope_id == env_row.id).order_by(FIELD.c.id)
+        ).all()
+        return _Loaded(env_row, str(tenant), list(docs), list(parties), list(fields_))
+
+    def _lock_envelope(self, conn: Connection, envelope_id: int) -> Any:
+        # SQLite: every write transaction is BEGIN IMMEDIATE already (evidence_chain.db), so
+        # it is serialised; PostgreSQL: a row lock on the envelope serialises its changes.
+        query = select(ENVELOPE).where(ENVELOPE.c.id == envelope_id)
+        if self._postgres:
+            query = query.with_for_update()
+        return conn.execute(query).one()
+
+    def _tenant_envelope(self, conn: Connection, tenant_id: int, envelope_id: str) -> Any:
+        row = conn.execute(
+            select(ENVELOPE).where(
+                ENVELOPE.c.public_id == envelope_id, ENVELOPE.c.tenant_id == tenant_id
+            )
+        ).first()
+        if row is None:
+            raise NotFoundError(f"no envelope {envelope_id!r}", details={"envelope": envelope_id})
+        return row
+
+    def _party_by_token(self, conn: Connection, token: str) -> Any:
+        if not isinstance(token, str) or not 20 <= len(token) <= 100:
+            raise NotFoundError("unknown signing link")
+        row = conn.execute(select(PARTY).where(PARTY.c.token_hash == hash_token(token))).first()
+        if row is None:
+            raise NotFoundError("unknown signing link")
+        return row
+
+    def _event(
+        self,
+        conn: Connection,
+        loaded: _Loaded,
+        etype: str,
+        actor: dict[str, Any],
+        ctx: RequestContext | None,
+        data: dict[str, Any],
+    ) -> str:
+        """Append one evidence event of the envelope in the caller's transaction.
+
+        Atomicity: the ledger's sequencer runs inside this same transaction (the
+        ``Ledger._append`` step of ``Ledger.append``), so a state change and its event commit
+        together or not at all; nothing is acknowledged before the commit, and a retried
+        request simply finds the state it left (or repeats the whole step).
+        """
+        body = {
+            "envelope": loaded.env.public_id,
+            **data,
+            "ip": ctx.ip if ctx else None,
+            "user_agent": ctx.user_agent if ctx else None,
+        }
+        event = parse_event(
+            {
+                "type": etype,
+                "subject": f"envelope:{loaded.env.public_id}",
+                "occurred_at": format_time(self.clock()),
+                "actor": actor,
+                "data": body,
+            }
+        )
+        (receipt,) = self.ledger._append(
+            conn, int(loaded.env.tenant_id), loaded.tenant_public_id, [event], [b""]
+        )
+        return receipt.event_id
+
+    def _webhook(self, conn: Connection, loaded: _Loaded, event: str, **extra: Any) -> None:
+        """Queue the tenant's webhook deliveries in the caller's transaction."""
+        from evidence_chain import webhooks
+
+        env = conn.execute(select(ENVELOPE).where(ENVELOPE.c.id == loaded.env.id)).one()
+        payload: dict[str, Any] = {
+            "envelope": {
+                "id": env.public_id,
+                "status": env.status,
+                "title": env.title,
+                "completed_at": _iso(env.completed_at),
+            },
+            **extra,
+        }
+        webhooks.enqueue(conn, int(env.tenant_id), event, payload)
+
+    def _set_status(self, conn: Connection, env_id: int, status: str, **values: Any) -> None:
+        conn.execute(
+            update(ENVELOPE)
+            .where(ENVELOPE.c.id == env_id)
+            .values(status=status, version=ENVELOPE.c.version + 1, **values)
+        )
+
+    def _expire_if_due(self, env_row: Any) -> Any:
+        """Expire an open envelope past its expiry (lazily, on access); return the fresh row."""
+        now = self.clock()
+        expires = _aware(env_row.expires_at)
+        if env_row.status not in OPEN or expires is None or expires > now:
+            return env_row
+        with self.engine.begin() as conn:
+            row = self._lock_envelope(conn, int(env_row.id))
+            if row.status in OPEN:
+                loaded = self._load(conn, row)
+                self._set_status(conn, int(row.id), "expired", finished_at=now)
+                self._event(
+                    conn,
+                    loaded,
+                    "envelope.expired",
+                    SYSTEM_ACTOR,
+                    None,
+                    {"expires_at": _iso(expires), "status_before": row.status},
+                )
+                self._webhook(conn, loaded, "envelope.expired")
+            return conn.execute(select(ENVELOPE).where(ENVELOPE.c.id == row.id)).one()
+
+    def expire_due(self) -> int:
+        """The expiry job: expire every open envelope past its expiry; return how many."""
+        now = self.clock()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(ENVELOPE).where(ENVELOPE.c.status.in_(OPEN), ENVELOPE.c.expires_at <= now)
+            ).all()
+        done = 0
+        for row in rows:
+            if self._expire_if_due(row).status == "expired":
+                done += 1
+        return done
+
+    # --- notifications --------------------------------------------------------------------
+
+    def _destination(self, party: Any) -> tuple[str, str]:
+        if party.email:
+            return "email", str(party.email)
+        return "sms", str(party.phone)
+
+    def _send_link(self, conn: Connection, loaded: _Loaded, party: Any, *, reminder: bool) -> str:
+        """Issue a fresh link token for ``party`` (replacing any earlier one) and send it."""
+        token = secrets.token_urlsafe(32)
+        conn.execute(
+            update(PARTY)
+            .where(PARTY.c.id == party.id)
+            .values(
+                token_hash=hash_token(token),
+                token_expires_at=loaded.env.expires_at,
+                otp_tries=0,
+                otp_locked=False,
+                otp_hash=None,
+                otp_salt=None,
+            )
+        )
+        link = f"{self.settings.public_base_url}/sign/{token}"
+        channel, to = self._destination(party)
+        title = loaded.env.title
+        lead = "Reminder: " if reminder else ""
+        if channel == "email":
+            body = (
+                f"Hello {party.name},\n\n"
+                f'{lead}you are asked to sign "{title}".\n'
+                + (f"\n{loaded.env.message}\n" if loaded.env.message else "")
+                + f"\nOpen the documents and sign here:\n{link}\n\n"
+                f"The link is personal and expires on {_iso(loaded.env.expires_at)}.\n"
+            )
+        else:
+            body = f'{lead}Please sign "{title}": {link}'
+        self.notifier.send(conn, Message(channel, to, f"{lead}Please sign: {title}", body))
+        return channel
+
+    def _notify_turn(self, conn: Connection, loaded: _Loaded) -> list[str]:
+        """Send links to the parties whose turn it is and who have none yet."""
+        turn = loaded.turn()
+        sent = []
+        for party in loaded.parties:
+            if (
+                party.routing_order == turn
+                and party.status == "pending"
+                and party.token_hash is None
+            ):
+                self._send_link(conn, loaded, party, reminder=False)
+                sent.append(party.public_id)
+        return sent
+
+    # --- initiator side -----------------------------------------------------------------
+
+    def create(
+        self,
+        tenant: TenantRef,
+        spec: Any,
+        documents: Sequence[tuple[str, bytes]],
+        who: InitiatorContext,
+    ) -> dict[str, Any]:
+        """Create a draft envelope from a spec (see docs/envelopes.md) and its PDF documents."""
+        if not isinstance(spec, dict):
+            raise ValidationError(
+                "the envelope spec must be a JSON object", details={"field": "spec"}
+            )
+        allowed = {"title", "message", "order", "expires_at", "expires_in_days", "parties"}
+        unknown = sorted(set(spec) - allowed)
+        if unknown:
+            raise ValidationError(f"unknown field {unknown[0]!r}", details={"field": unknown[0]})
+        title = _ilabel(spec.get("title"), "title", 200, required=True)
+        message = _ilabel(spec.get("message"), "message", 4000)
+        order = spec.get("order", "custom")
+        if order not in ORDER_MODES:
+            raise ValidationError(
+                f"order is one of {', '.join(ORDER_MODES)}", details={"field": "order"}
+            )
+        now = self.clock()
+        expires_at = now + DEFAULT_EXPIRY
+        if spec.get("expires_at") is not None:
+            raw = spec["expires_at"]
+            try:
+                expires_at = parse_rfc3339(raw) if isinstance(raw, str) else None  # type: ignore[assignment]
+            except ValueError:
+                expires_at = None  # type: ignore[assignment]
+            if expires_at is None:
+                raise ValidationError(
+                    "expires_at must be an RFC 3339 date-time", details={"field": "expires_at"}
+                )
+        elif spec.get("expires_in_days") is not None:
+            days = _iint(spec["expires_in_days"], "expires_in_days", 1, 365)
+            expires_at = now + dt.timedelta(days=days)
+        if not now < expires_at <= now + MAX_EXPIRY:
+            raise ValidationError(
+                "expires_at must be in the future and within 365 days",
+                details={"field": "expires_at"},
+            )
+        if not documents:
+            raise ValidationError(
+                "at least one PDF document is required", details={"field": "documents"}
+            )
+        if len(documents) > MAX_DOCUMENTS:
+            raise ValidationError(
+                f"at most {MAX_DOCUMENTS} documents", details={"field": "documents"}
+            )
+        limit = self.signing.max_document_bytes
+        docs: list[dict[str, Any]] = []
+        for i, (name, pdf) in enumerate(documents, start=1):
+            try:
+                boxes = _page_boxes(pdf, limit)
+            except EvidenceError as exc:
+                raise type(exc)(
+                    f"document {i}: {exc.message}", details={**exc.details, "document": i}
+                ) from None
+            docs.append(
+                {
+                    "n": i,
+                    "name": (name or f"document-{i}.pdf")[:200],
+                    "pdf": pdf,
+                    "boxes": boxes,
+                }
+            )
+        parties_raw = spec.get("parties")
+        if not isinstance(parties_raw, list) or not parties_raw:
+            raise ValidationError("parties must be a non-empty list", details={"field": "parties"})
+        if len(parties_raw) > MAX_PARTIES:
+            raise ValidationError(f"at most {MAX_PARTIES} parties", details={"field": "parties"})
+        parties = [
+            self._parse_party(tenant, raw, i, order, docs) for i, raw in enumerate(parties_raw)
+        ]
+        env_public = "env_" + secrets.token_hex(10)
+        stored = [(d, self.blobs.put(d["pdf"])) for d in docs]
+        with self.engine.begin() as conn:
+            env_id = conn.execute(
+                insert(ENVELOPE)
+                .values(
+                    public_id=env_public,
+                    tenant_id=tenant.id,
+                    title=title,
+                    message=message,
+                    status="draft",
+                    order_mode=order,
+                    version=0,
+                    created_by=who.key_prefix,
+                    expires_at=expires_at,
+                    created_at=now,
+                )
+                .returning(ENVELOPE.c.id)
+            ).scalar_one()
+            for d, sha in stored:
+                conn.execute(
+                    insert(DOCUMENT).values(
+                        envelope_id=env_id,
+                        n=d["n"],
+                        name=d["name"],
+                        pages=len(d["boxes"]),
+                        sha256_original=sha,
+                        sha256_current=sha,
+                        certified=False,
+                    )
+                )
+            for p in parties:
+                party_id = conn.execute(
+                    insert(PARTY)
+                    .values(
+                        public_id=p["public_id"],
+                        envelope_id=env_id,
+                        name=p["name"],
+                        email=p["email"],
+                        phone=p["phone"],
+                        kind=p["kind"],
+                        organisation=p["organisation"],
+                        seal_id=p["seal_id"],
+                        role=p["role"],
+                        routing_order=p["order"],
+                        status="pending",
+                        otp_tries=0,
+                        otp_locked=False,
+                    )
+                    .returning(PARTY.c.id)
+                ).scalar_one()
+                for f in p["fields"]:
+                    conn.execute(insert(FIELD).values(envelope_id=env_id, party_id=party_id, **f))
+            env_row = conn.execute(select(ENVELOPE).where(ENVELOPE.c.id == env_id)).one()
+            loaded = self._load(conn, env_row)
+            self._event(
+                conn,
+                loaded,
+                "envelope.created",
+                _actor_initiator(who),
+                who.request,
+                {
+                    "title": title,
+                    "documents": [
+                        {"n": d["n"], "name": d["name"], "sha256": sha} for d, sha in stored
+                    ],
+                    "parties": [
+                        {
+                            "party_id": p.public_id,
+                            "name": p.name,
+                            "email": p.email,
+                            "phone": p.phone,
+                            "kind": p.kind,
+                            "organisation": p.organisation,
+                            "order": int(p.routing_order),
+                        }
+                        for p in loaded.parties
+                    ],
+                    "expires_at": _iso(expires_at),
+                },
+            )
+            return self._detail(loaded)
+
+    def _parse_party(
+        self, tenant: TenantRef, raw: Any, index: int, order_mode: str, docs: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        label = f"parties[{index}]"
+        if not isinstance(raw, dict):
+            raise ValidationError(f"{label} must be an object", details={"field": label})
+        allowed = {
+            "name",
+            "email",
+            "phone",
+            "kind",
+            "organisation",
+            "seal_id",
+            "role",
+            "order",
+            "fields",
+        }
+        unknown = sorted(set(raw) - allowed)
+        if unknown:
+            raise ValidationError(
+                f"{label}: unknown field {unknown[0]!r}", details={"field": f"{label}.{unknown[0]}"}
+            )
+        name = _ilabel(raw.get("name"), f"{label}.name", 64, required=True)
+        email = _ilabel(raw.get("email"), f"{label}.email", 254)
+        phone = _ilabel(raw.get("phone"), f"{label}.phone", 32)
+        if email is not None and not _EMAIL.match(email):
+            raise ValidationError(
+                f"{label}.email is not an email address", details={"field": f"{label}.email"}
+            )
+        if phone is not None:
+            phone = phone.replace(" ", "").replace("-", "")
+            if not _PHONE.match(phone):
+                raise ValidationError(
+                    f"{label}.phone is not a phone number", details={"field": f"{label}.phone"}
+                )
+        if email is None and phone is None:
+            raise ValidationError(
+                f"{label} needs an email or a phone number to receive the link and codes",
+                details={"field": label},
+            )
+        kind = raw.get("kind", "person")
+        if kind == "organization":
+            kind = "organisation"
+        if kind not in ("person", "organisation"):
+            raise ValidationError(
+                f"{label}.kind is person or organisation", details={"field": f"{label}.kind"}
+            )
+        organisation = _ilabel(raw.get("organisation"), f"{label}.organisation", 64)
+        seal_id = _ilabel(raw.get("seal_id"), f"{label}.seal_id", 40)
+        if kind == "organisation":
+            if organisation is None or seal_id is None:
+                raise ValidationError(
+                    f"{label}: an organisation signs with its seal: "
+                    "organisation and seal_id are required",
+                    details={"field": label},
+                )
+            self.signing.get_seal(tenant.id, seal_id)  # NotFoundError for another tenant's
+        elif seal_id is not None:
+            raise ValidationError(
+                f"{label}: seal_id is for organisations; a person signs with a personal mark",
+                details={"field": f"{label}.seal_id"},
+            )
+        role = _ilabel(raw.get("role"), f"{label}.role", 64)
+        if order_mode == "sequential":
+            order = index + 1
+        elif order_mode == "parallel":
+            order = 1
+        else:
+            order = _iint(raw.get("order", index + 1), f"{label}.order", 1, 100)
+        fields_raw = raw.get("fields")
+        if not isinstance(fields_raw, list) or not fields_raw:
+            raise ValidationError(
+                f"{label}.fields must be a non-empty list", details={"field": f"{label}.fields"}
+            )
+        if len(fields_raw) > MAX_FIELDS_PER_PARTY:
+            raise ValidationError(f"{label}: at most {MAX_FIELDS_PER_PARTY} fields")
+        fields_ = [
+            self._parse_field(f, f"{label}.fields[{i}]", kind, docs)
+            for i, f in enumerate(fields_raw)
+        ]
+        # One mark (signature or seal) per document; dates and texts go with it.
+        for d in docs:
+            on_doc = [f for f in fields_ if f["document_n"] == d["n"]]
+            marks = [f for f in on_doc if f["kind"] in MARK_KINDS]
+            if len(marks) > 1:
+                raise ValidationError(
+                    f"{label}: at most one signature or seal field per document",
+                    details={"field": f"{label}.fields", "document": d["n"]},
+                )
+            if on_doc and not marks:
+                raise ValidationError(
+                    f"{label}: a date or text field needs a signature or seal field "
+                    "on the same document",
+                    details={"field": f"{label}.fields", "document": d["n"]},
+                )
+            if marks and not marks[0]["anywhere"]:
+                for f in on_doc:
+                    if not f["anywhere"] and f["page"] != marks[0]["page"]:
+                        raise ValidationError(
+                            f"{label}: date and text fields go on the page of the party's "
+                            "signature or seal field (they are part of its signature)",
+                            details={"field": f"{label}.fields", "document": d["n"]},
+                        )
+        return {
+            "public_id": "pty_" + secrets.token_hex(8),
+            "name": name,
+            "email": email.lower() if email else None,
+            "phone": phone,
+            "kind": kind,
+            "organisation": organisation,
+            "seal_id": seal_id,
+            "role": role,
+            "order": order,
+            "fields": fields_,
+        }
+
+    def _parse_field(
+        self, raw: Any, label: str, party_kind: str, docs: list[dict[str, Any]]
+    ) -> dict[str, Any]:
+        if not isinstance(raw, dict):
+            raise ValidationError(f"{label} must be an object", details={"field": label})
+        allowed = {
+            "kind",
+            "document",
+            "page",
+            "x",
+            "y",
+            "width",
+            "height",
+            "anywhere",
+            "label",
+            "value",
+        }
+        unknown = sorted(set(raw) - allowed)
+        if unknown:
+            raise ValidationError(
+                f"{label}: unknown field {unknown[0]!r}", details={"field": f"{label}.{unknown[0]}"}
+            )
+        kind = raw.get("kind")
+        if kind not in FIELD_KINDS:
+            raise ValidationError(
+                f"{label}.kind is one of {', '.join(FIELD_KINDS)}",
+                details={"field": f"{label}.kind"},
+            )
+        if kind == "seal" and party_kind != "organisation":
+            raise ValidationError(
+                f"{label}: a seal field belongs to an organisation party",
+                details={"field": f"{label}.kind"},
+            )
+        if kind == "signature" and party_kind == "organisation":
+            kind = "seal"
+        n = _iint(raw.get("document", 1), f"{label}.document", 1, len(docs))
+        boxes = docs[n - 1]["boxes"]
+        dw, dh = DEFAULT_SIZES[kind]
+        w = _inum(raw.get("width", dw), f"{label}.width")
+        h = _inum(raw.get("height", dh), f"{label}.height")
+        if not (8 <= w <= 600 and 8 <= h <= 600):
+            raise ValidationError(
+                f"{label}: width and height are 8-600 points", details={"field": label}
+            )
+        anywhere = raw.get("anywhere", False)
+        if not isinstance(anywhere, bool):
+            raise ValidationError(f"{label}.anywhere must be true or false")
+        page = x = y = None
+        if not anywhere:
+            page = _iint(raw.get("page"), f"{label}.page", 1, len(boxes))
+            x = _inum(raw.get("x"), f"{label}.x")
+            y = _inum(raw.get("y"), f"{label}.y")
+            llx, lly, urx, ury = boxes[page - 1]
+            if x < llx or y < lly or x + w > urx or y + h > ury:
+                raise ValidationError(
+                    f"{label}: the field ({x:g}, {y:g}, {w:g}x{h:g}) is outside page {page}",
+                    details={"field": label, "media_box": [llx, lly, urx, ury]},
+                )
+        elif any(raw.get(k) is not None for k in ("page", "x", "y")):
+            raise ValidationError(
+                f"{label}: an 'anywhere' field has no page, x or y: the signer places it",
+                details={"field": label},
+            )
+        value = _ilabel(raw.get("value"), f"{label}.value", 200)
+        if value is not None and kind != "text":
+            raise ValidationError(f"{label}: only a text field has a preset value")
+        return {
+            "public_id": "fld_" + secrets.token_hex(6),
+            "kind": kind,
+            "document_n": n,
+            "page": page,
+            "x": x,
+            "y": y,
+            "w": w,
+            "h": h,
+            "anywhere": anywhere,
+            "label": _ilabel(raw.get("label"), f"{label}.label", 200),
+            "value": value,
+        }
+
+    def _detail(self, loaded: _Loaded) -> dict[str, Any]:
+        env = loaded.env
+        turn = loaded.turn()
+        base = f"/api/v1/envelopes/{env.public_id}"
+        return {
+            "id": env.public_id,
+            "title": env.title,
+            "message": env.message,
+            "status": env.status,
+            "order": env.order_mode,
+            "created_at": _iso(env.created_at),
+            "sent_at": _iso(env.sent_at),
+            "completed_at": _iso(env.completed_at),
+            "expires_at": _iso(env.expires_at),
+            "finished_at": _iso(env.finished_at),
+            "finished_reason": env.finished_reason,
+            "voided_at": _iso(env.voided_at),
+            "voided_reason": env.voided_reason,
+            "documents": [
+                {
+                    "n": int(d.n),
+                    "name": d.name,
+                    "pages": int(d.pages),
+                    "sha256_original": d.sha256_original,
+                    "sha256_current": d.sha256_current,
+                    "sha256_void": d.sha256_void,
+                    "url": f"{base}/documents/{int(d.n)}",
+                }
+                for d in loaded.documents
+            ],
+            "parties": [
+                {
+                    "id": p.public_id,
+                    "name": p.name,
+                    "email": p.email,
+                    "phone": p.phone,
+                    "kind": p.kind,
+                    "organisation": p.organisation,
+                    "seal_id": p.seal_id,
+                    "role": p.role,
+                    "order": int(p.routing_order),
+                    "status": p.status,
+                    "your_turn": p.status == "pending" and p.routing_order == turn,
+                    "notified": p.token_hash is not None,
+                    "code_locked": bool(p.otp_locked),
+                    "signed_at": _iso(p.signed_at),
+                    "declined_at": _iso(p.declined_at),
+                    "decline_reason": p.decline_reason,
+                    "fields": [_field_json(f) for f in loaded.party_fields(int(p.id))],
+                }
+                for p in loaded.parties
+            ],
+        }
+
+    def get(self, tenant: TenantRef, envelope_id: str) -> dict[str, Any]:
+        """One of the tenant's envelopes with the status of every party."""
+        with self.engine.connect() as conn:
+            row = self._tenant_envelope(conn, tenant.id, envelope_id)
+        row = self._expire_if_due(row)
+        with self.engine.connect() as conn:
+            return self._detail(self._load(conn, row))
+
+    def list_envelopes(
+        self,
+        tenant: TenantRef,
+        *,
+        status: str | None = None,
+        after: str | None = None,
+        limit: int = 50,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """The tenant's envelopes, newest first, optionally of one status; paged by ``after``."""
+        if status is not None and status not in STATUSES:
+            raise ValidationError(
+                f"status is one of {', '.join(STATUSES)}", details={"field": "status"}
+            )
+        self.expire_due_for(tenant.id)
+        query = select(ENVELOPE).where(ENVELOPE.c.tenant_id == tenant.id)
+        if status is not None:
+            query = query.where(ENVELOPE.c.status == status)
+        with self.engine.connect() as conn:
+            if after:
+                anchor = self._tenant_envelope(conn, tenant.id, after)
+                query = query.where(ENVELOPE.c.id < anchor.id)
+            rows = conn.execute(query.order_by(ENVELOPE.c.id.desc()).limit(limit + 1)).all()
+            more = len(rows) > limit
+            rows = rows[:limit]
+            items = []
+            for row in rows:
+                parties = conn.execute(
+                    select(PARTY.c.status).where(PARTY.c.envelope_id == row.id)
+                ).all()
+                items.append(
+                    {
+                        "id": row.public_id,
+                        "title": row.title,
+                        "status": row.status,
+                        "created_at": _iso(row.created_at),
+                        "sent_at": _iso(row.sent_at),
+                        "completed_at": _iso(row.completed_at),
+                        "expires_at": _iso(row.expires_at),
+                        "parties": len(parties),
+                        "signed": sum(1 for p in parties if p.status == "signed"),
+                    }
+                )
+        return items, (rows[-1].public_id if more and rows else None)
+
+    def expire_due_for(self, tenant_id: int) -> None:
+        """Expire the tenant's overdue open envelopes (so a listing shows them as expired)."""
+        now = self.clock()
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(ENVELOPE).where(
+                    ENVELOPE.c.tenant_id == tenant_id,
+                    ENVELOPE.c.status.in_(OPEN),
+                    ENVELOPE.c.expires_at <= now,
+                )
+            ).all()
+        for row in rows:
+            self._expire_if_due(row)
+
+    def send(self, tenant: TenantRef, envelope_id: str, who: InitiatorContext) -> dict[str, Any]:
+        """Send a draft: the parties of the first group get their links."""
+        with self.engine.connect() as conn:
+            row = self._tenant_envelope(conn, tenant.id, envelope_id)
+        row = self._expire_if_due(row)
+        with self.engine.begin() as conn:
+            row = self._lock_envelope(conn, int(row.id))
+            if row.status != "draft":
+                raise ConflictError(
+                    f"the envelope was already sent (it is {row.status})",
+                    details={"status": row.status},
+                )
+            if _aware(row.expires_at) <= self.clock():  # type: ignore[operator]
+                raise ConflictError("the envelope's expiry has passed; create a new one")
+            now = self.clock()
+            self._set_status(conn, int(row.id), "sent", sent_at=now)
+            loaded = self._load(conn, self._lock_envelope(conn, int(row.id)))
+            notified = self._notify_turn(conn, loaded)
+            self._event(
+                conn,
+                loaded,
+                "envelope.sent",
+                _actor_initiator(who),
+                who.request,
+                {
+                    "notified": notified,
+                    "documents": [
+                        {"n": int(d.n), "name": d.name, "sha256": d.sha256_current}
+                        for d in loaded.documents
+                    ],
+                },
+            )
+            self._webhook(conn, loaded, "envelope.sent")
+            return self._detail(self._load(conn, self._lock_envelope(conn, int(row.id))))
+
+    def remind(
+        self,
+        tenant: TenantRef,
+        envelope_id: str,
+        who: InitiatorContext,
+        party_ids: Sequence[str] | None = None,
+    ) -> list[str]:
+        """Send the parties whose turn it is a new link (the old one stops working).
+
+        A reminder also unlocks a party locked out by wrong codes. At most one reminder per
+        party a minute (RateLimitedError).
+        """
+        with self.engine.connect() as conn:
+            row = self._tenant_envelope(conn, tenant.id, envelope_id)
+        row = self._expire_if_due(row)
+        with self.engine.begin() as conn:
+            row = self._lock_envelope(conn, int(row.id))
+            if row.status not in OPEN:
+                raise ConflictError(
+                    f"only a sent or in-progress envelope can be reminded (it is {row.status})",
+                    details={"status": row.status},
+                )
+            loaded = self._load(conn, row)
+            turn = loaded.turn()
+            targets = [
+                p for p in loaded.parties if p.status == "pending" and p.routing_order == turn
+            ]
+            if party_ids:
+                known = {p.public_id: p for p in loaded.parties}
+                for pid in party_ids:
+                    if pid not in known:
+                        raise NotFoundError(f"no party {pid!r} in this envelope")
+                    if known[pid] not in targets:
+                        raise ConflictError(
+                            f"party {pid} cannot be reminded: it is not its turn or it has finished"
+                        )
+                targets = [known[pid] for pid in party_ids]
+            now = self.clock()
+            for p in targets:
+                last = _aware(p.reminded_at)
+                if last is not None and now - last < REMIND_INTERVAL:
+                    wait = int((REMIND_INTERVAL - (now - last)).total_seconds()) + 1
+                    raise RateLimitedError(
+                        f"party {p.public_id} was reminded less than a minute ago",
+                        details={"retry_after": wait},
+                    )
+            for p in targets:
+                channel = self._send_link(conn, loaded, p, reminder=True)
+                conn.execute(update(PARTY).where(PARTY.c.id == p.id).values(reminded_at=now))
+                self._event(
+                    conn,
+                    loaded,
+                    "envelope.reminded",
+                    _actor_initiator(who),
+                    who.request,
+                    {"party_id": p.public_id, "channel": channel},
+                )
+            return [p.public_id for p in targets]
+
+    def withdraw(
+        self, tenant: TenantRef, envelope_id: str, reason: str | None, who: InitiatorContext
+    ) -> dict[str, Any]:
+        """Withdraw a sent or in-progress envelope; every link stops working."""
+        reason = _ilabel(reason, "reason", 1000)
+        with self.engine.connect() as conn:
+            row = self._tenant_envelope(conn, tenant.id, envelope_id)
+        row = self._expire_if_due(row)
+        with self.engine.begin() as conn:
+            row = self._lock_envelope(conn, int(row.id))
+            if row.status == "completed":
+                raise ConflictError(
+                    "a completed envelope cannot be withdrawn; void it instead",
+                    details={"status": row.status},
+                )
+            if row.status == "draft":
+                raise ConflictError(
+                    "a draft has not been sent, so it cannot be withdrawn; delete it instead",
+                    details={"status": row.status},
+                )
+            if row.status not in OPEN:
+                raise ConflictError(
+                    f"the envelope is already {row.status}; it cannot be withdrawn",
+                    details={"status": row.status},
+                )
+            loaded = self._load(conn, row)
+            self._set_status(
+                conn, int(row.id), "withdrawn", finished_at=self.clock(), finished_reason=reason
+            )
+            self._event(
+                conn,
+                loaded,
+                "envelope.withdrawn",
+                _actor_initiator(who),
+                who.request,
+                {"reason": reason, "status_before": row.status},
+            )
+            self._webhook(conn, loaded, "envelope.withdrawn", reason=reason)
+            return self._detail(self._load(conn, self._lock_envelope(conn, int(row.id))))
+
+    def void(
+        self, tenant: TenantRef, envelope_id: str, reason: str | None, who: InitiatorContext
+    ) -> dict[str, Any]:
+        """Void a completed envelope: the signed originals stay; each document gets a VOID copy
+        (``VOID`` and the reason on every page, then a document time-stamp)."""
+        text = _ilabel(reason, "reason", 1000, required=True)
+        assert text is not None
+        with self.engine.connect() as conn:
+            row = self._tenant_envelope(conn, tenant.id, envelope_id)
+            if row.status != "completed":
+                raise self._void_conflict(row.status)
+            docs = conn.execute(
+                select(DOCUMENT).where(DOCUMENT.c.envelope_id == row.id).order_by(DOCUMENT.c.n)
+            ).all()
+        copies = []
+        for d in docs:
+            pdf = self.blobs.get(d.sha256_current)
+            void_pdf = document_timestamp(stamp_void(pdf, f"VOID: {text}"[:60]), self.signing)
+            copies.append((d, self.blobs.put(void_pdf)))
+        with self.engine.begin() as conn:
+            row = self._lock_envelope(conn, int(row.id))
+            if row.status != "completed":
+                raise self._void_conflict(row.status)
+            loaded = self._load(conn, row)
+            for d, sha in copies:
+                conn.execute(update(DOCUMENT).where(DOCUMENT.c.id == d.id).values(sha256_void=sha))
+            self._set_status(
+                conn, int(row.id), "voided", voided_at=self.clock(), voided_reason=text
+            )
+            self._event(
+                conn,
+                loaded,
+                "envelope.voided",
+                _actor_initiator(who),
+                who.request,
+                {
+                    "reason": text,
+                    "documents": [
+                        {
+                            "n": int(d.n),
+                            "name": d.name,
+                            "sha256_before": d.sha256_current,
+                            "sha256_after": sha,
+                            "sha256_original_kept": d.sha256_current,
+                        }
+                        for d, sha in copies
+                    ],
+                },
+            )
+            self._webhook(conn, loaded, "envelope.voided", reason=text)
+            return self._detail(self._load(conn, self._lock_envelope(conn, int(row.id))))
+
+    @staticmethod
+    def _void_conflict(status: str) -> ConflictError:
+        if status in OPEN:
+            hint = "withdraw it instead"
+        elif status == "draft":
+            hint = "delete it instead"
+        else:
+            hint = f"it is {status}"
+        return ConflictError(
+            f"only a completed envelope can be voided; {hint}", details={"status": status}
+        )
+
+    def delete(self, tenant: TenantRef, envelope_id: str) -> None:
+        """Delete a draft (never sent, so nothing of it is evidence beyond its creation)."""
+        with self.engine.begin() as conn:
+            row = self._tenant_envelope(conn, tenant.id, envelope_id)
+            row = self._lock_envelope(conn, int(row.id))
+            if row.status != "draft":
+                raise ConflictError(
+                    f"only a draft can be deleted; a {row.status.replace('_', ' ')} envelope is "
+                    "kept as evidence (withdraw it before completion, void it after)",
+                    details={"status": row.status},
+                )
+            conn.execute(delete(FIELD).where(FIELD.c.envelope_id == row.id))
+            conn.execute(delete(PARTY).where(PARTY.c.envelope_id == row.id))
+            conn.execute(delete(DOCUMENT).where(DOCUMENT.c.envelope_id == row.id))
+            conn.execute(delete(ENVELOPE).where(ENVELOPE.c.id == row.id))
+
+    def document(
+        self,
+        tenant: TenantRef,
+        envelope_id: str,
+        n: int,
+        version: str,
+        who: InitiatorContext,
+    ) -> tuple[str, bytes, str]:
+        """A document's PDF: ``current`` (default), ``original`` or ``void``; records a download."""
+        if version not in ("current", "original", "void"):
+            raise ValidationError(
+                "version is current, original or void", details={"field": "version"}
+            )
+        with self.engine.connect() as conn:
+            row = self._tenant_envelope(conn, tenant.id, envelope_id)
+            doc = conn.execute(
+                select(DOCUMENT).where(DOCUMENT.c.envelope_id == row.id, DOCUMENT.c.n == n)
+            ).first()
+        if doc is None:
+            raise NotFoundError(f"envelope {envelope_id} has no document {n}")
+        sha = {
+            "current": doc.sha256_current,
+            "original": doc.sha256_original,
+            "void": doc.sha256_void,
+        }[version]
+        if sha is None:
+            raise NotFoundError(
+                "there is no VOID copy: the envelope has not been voided",
+                details={"version": version},
+            )
+        pdf = self.blobs.get(sha)
+        if row.status != "draft":
+            with self.engine.begin() as conn:
+                loaded = self._load(conn, row)
+                self._event(
+                    conn,
+                    loaded,
+                    "envelope.downloaded",
+                    _actor_initiator(who),
+                    who.request,
+                    {"document": n, "version": version, "sha256": sha},
+                )
+        name = doc.name if version == "current" else f"{version}-{doc.name}"
+        return name, pdf, sha
 
     # --- signer side: ``token`` is the raw link token from the URL --------------------------
-    # Unknown token: NotFoundError. Expired link or envelope, or an envelope that is no longer
-    # open (withdrawn, declined, expired, voided): GoneError (410). A completed envelope stays
-    # readable (signer_view, document_pdf, download) until the link expires.
+
+    def _open(self, token: str, *, finished_ok: bool = True) -> tuple[Any, _Loaded]:
+        """The party and its envelope for a link; GoneError when the link no longer works."""
+        with self.engine.connect() as conn:
+            party = self._party_by_token(conn, token)
+            env = conn.execute(select(ENVELOPE).where(ENVELOPE.c.id == party.envelope_id)).one()
+        env = self._expire_if_due(env)
+        now = self.clock()
+        expires = _aware(party.token_expires_at)
+        if env.status in ("withdrawn", "declined", "expired", "voided"):
+            raise GoneError(
+                f"this envelope is {env.status}; the link no longer works",
+                details={"status": env.status},
+            )
+        if expires is not None and expires <= now:
+            raise GoneError("this signing link has expired", details={"status": env.status})
+        if env.status == "completed" and not finished_ok:
+            raise GoneError("this envelope is completed; nothing is left to do here")
+        with self.engine.connect() as conn:
+            party = conn.execute(select(PARTY).where(PARTY.c.id == party.id)).one()
+            return party, self._load(conn, env)
+
+    def _view(self, party: Any, loaded: _Loaded) -> SignerView:
+        now = self.clock()
+        turn = loaded.turn()
+        if party.status == "pending":
+            status = "ready" if party.routing_order == turn else "waiting"
+        else:
+            status = party.status
+        until = _aware(party.authenticated_until)
+        channel, to = self._destination(party)
+        return SignerView(
+            envelope_id=loaded.env.public_id,
+            title=loaded.env.title,
+            message=loaded.env.message,
+            envelope_status=loaded.env.status,
+            party_id=party.public_id,
+            party_name=party.name,
+            party_kind=party.kind,
+            organisation=party.organisation,
+            party_status=status,
+            your_turn=status == "ready",
+            code_verified=until is not None and until > now,
+            code_locked=bool(party.otp_locked),
+            code_channel=channel,
+            code_destination=mask_email(to) if channel == "email" else mask_phone(to),
+            documents=tuple(
+                DocumentView(int(d.n), d.name, int(d.pages), d.sha256_current)
+                for d in loaded.documents
+            ),
+            fields=tuple(_field_view(f) for f in loaded.party_fields(int(party.id))),
+            can_download=loaded.env.status == "completed",
+        )
 
     def signer_view(self, token: str) -> SignerView:
         """The party's view of its envelope, without recording anything."""
-        raise NotImplementedError
+        party, loaded = self._open(token)
+        return self._view(party, loaded)
 
     def open_link(self, token: str, ctx: RequestContext) -> SignerView:
         """The party's view, recording an ``envelope.link_opened`` event."""
-        raise NotImplementedError
+        party, loaded = self._open(token)
+        with self.engine.begin() as conn:
+            self._event(conn, loaded, "envelope.link_opened", _actor_party(party), ctx, {})
+        return self._view(party, loaded)
+
+    def _doc(self, loaded: _Loaded, document: int) -> Any:
+        for d in loaded.documents:
+            if int(d.n) == document:
+                return d
+        raise NotFoundError(
+            f"the envelope has no document {document}", details={"document": document}
+        )
 
     def record_view(self, token: str, document: int, ctx: RequestContext) -> None:
         """Record that the party viewed document ``document`` (``envelope.document_viewed``)."""
-        raise NotImplementedError
+        party, loaded = self._open(token)
+        doc = self._doc(loaded, document)
+        with self.engine.begin() as conn:
+            self._event(
+                conn,
+                loaded,
+                "envelope.document_viewed",
+                _actor_party(party),
+                ctx,
+                {"document": int(doc.n), "name": doc.name, "sha256": doc.sha256_current},
+            )
 
     def document_pdf(self, token: str, document: int) -> bytes:
         """The current PDF of document ``document`` (1-based) as the party may see it."""
-        raise NotImplementedError
+        _party, loaded = self._open(token)
+        return self.blobs.get(self._doc(loaded, document).sha256_current)
 
     def request_code(self, token: str, ctx: RequestContext) -> None:
         """Send the party a fresh one-time code; RateLimitedError if asked again too soon."""
-        raise NotImplementedError
+        party, loaded = self._open(token, finished_ok=False)
+        if party.status != "pending":
+            raise ConflictError(f"you have already {party.status}; no code is needed")
+        code = f"{secrets.randbelow(10**6):06d}"
+        salt = secrets.token_bytes(16)
+        with self.engine.begin() as conn:
+            self._lock_envelope(conn, int(loaded.env.id))
+            party = conn.execute(select(PARTY).where(PARTY.c.id == party.id)).one()
+            now = self.clock()
+            if party.otp_locked:
+                raise RateLimitedError(
+                    "too many wrong codes: this link is locked; ask the sender for a new link",
+                    details={"locked": True},
+                )
+            last = _aware(party.otp_sent_at)
+            if last is not None and now - last < CODE_RESEND:
+                wait = int((CODE_RESEND - (now - last)).total_seconds()) + 1
+                raise RateLimitedError(
+                    f"a code was sent less than {int(CODE_RESEND.total_seconds())} seconds ago; "
+                    f"try again in {wait} s",
+                    details={"retry_after": wait},
+                )
+            conn.execute(
+                update(PARTY)
+                .where(PARTY.c.id == party.id)
+                .values(
+                    otp_hash=_code_hash(salt, code),
+                    otp_salt=salt,
+                    otp_expires_at=now + CODE_TTL,
+                    otp_sent_at=now,
+                )
+            )
+            channel, to = self._destination(party)
+            self._event(
+                conn,
+                loaded,
+                "envelope.code_sent",
+                _actor_party(party),
+                ctx,
+                {"channel": channel, "to": to, "expires_at": _iso(now + CODE_TTL)},
+            )
+            # Sent last, inside the transaction: if the mail server refuses, nothing is
+            # recorded and the party may ask again at once; if the commit failed after a
+            # successful send, the code simply does not verify and the party asks again.
+            minutes = int(CODE_TTL.total_seconds() // 60)
+            self.notifier.send(
+                conn,
+                Message(
+                    channel,
+                    to,
+                    f"Your signing code for {loaded.env.title}",
+                    f"Your Sealtrail signing code is {code}. It is valid for {minutes} minutes.\n"
+                    "Never share it: nobody from Sealtrail will ask you for it.\n",
+                ),
+            )
 
     def verify_code(self, token: str, code: str, ctx: RequestContext) -> None:
         """Check the party's code.
@@ -150,7 +1607,68 @@ class EnvelopeService:
         try locks the code (RateLimitedError, 429). Accepted: the party is authenticated for
         30 minutes (server-side, on the party row).
         """
-        raise NotImplementedError
+        party, loaded = self._open(token, finished_ok=False)
+        code = (code or "").strip()
+        outcome: EvidenceError | None = None
+        with self.engine.begin() as conn:
+            self._lock_envelope(conn, int(loaded.env.id))
+            party = conn.execute(select(PARTY).where(PARTY.c.id == party.id)).one()
+            now = self.clock()
+            if party.otp_locked:
+                raise RateLimitedError(
+                    "too many wrong codes: this link is locked; ask the sender for a new link",
+                    details={"locked": True},
+                )
+            expires = _aware(party.otp_expires_at)
+            if party.otp_hash is None or expires is None or expires <= now:
+                raise VerificationError(
+                    "no valid code: request a new one",
+                    details={"tries_left": CODE_MAX_TRIES - int(party.otp_tries)},
+                )
+            good = (
+                len(code) == 6
+                and code.isdigit()
+                and hmac.compare_digest(
+                    _code_hash(bytes(party.otp_salt), code), bytes(party.otp_hash)
+                )
+            )
+            actor = _actor_party(party)
+            if good:
+                conn.execute(
+                    update(PARTY)
+                    .where(PARTY.c.id == party.id)
+                    .values(
+                        otp_hash=None,
+                        otp_salt=None,
+                        otp_tries=0,
+                        authenticated_until=now + AUTH_TTL,
+                    )
+                )
+                self._event(conn, loaded, "envelope.code_accepted", actor, ctx, {})
+                return
+            tries = int(party.otp_tries) + 1
+            locked = tries >= CODE_MAX_TRIES
+            conn.execute(
+                update(PARTY)
+                .where(PARTY.c.id == party.id)
+                .values(
+                    otp_tries=tries, otp_locked=locked, otp_hash=None if locked else party.otp_hash
+                )
+            )
+            self._event(conn, loaded, "envelope.code_rejected", actor, ctx, {"tries": tries})
+            if locked:
+                self._event(conn, loaded, "envelope.locked", actor, ctx, {"tries": tries})
+                outcome = RateLimitedError(
+                    "too many wrong codes: this link is locked; ask the sender for a new link",
+                    details={"locked": True, "tries_left": 0},
+                )
+            else:
+                outcome = VerificationError(
+                    "the code is not correct",
+                    details={"tries_left": CODE_MAX_TRIES - tries},
+                )
+        # Raised after the commit, so the wrong try is counted.
+        raise outcome
 
     def sign(
         self,
@@ -169,13 +1687,444 @@ class EnvelopeService:
         earlier group is signing; ValidationError if ``intent`` is false or a placement or
         text is missing.
         """
-        raise NotImplementedError
+        for _attempt in range(5):
+            done = self._sign_once(token, ctx, placements, texts, intent)
+            if done is not None:
+                return done
+        raise ConflictError("the envelope is busy; try again")
+
+    def _sign_once(
+        self,
+        token: str,
+        ctx: RequestContext,
+        placements: Mapping[str, tuple[int, float, float]],
+        texts: Mapping[str, str],
+        intent: bool,
+    ) -> SignerView | None:
+        party, loaded = self._open(token, finished_ok=False)
+        now = self.clock()
+        if party.status != "pending":
+            raise ConflictError(f"you have already {party.status} this envelope")
+        until = _aware(party.authenticated_until)
+        if until is None or until <= now:
+            raise ForbiddenError("enter the one-time code first")
+        if loaded.turn() != party.routing_order:
+            raise ConflictError(
+                "not your turn: an earlier party has not signed yet",
+                details={"your_order": int(party.routing_order), "turn": loaded.turn()},
+            )
+        if intent is not True:
+            raise ValidationError(
+                "confirm that you intend to sign (intent must be true)", details={"field": "intent"}
+            )
+        mine = loaded.party_fields(int(party.id))
+        resolved = self._resolve_fields(mine, loaded, placements, texts)
+        others_pending = [p for p in loaded.parties if p.status == "pending" and p.id != party.id]
+        last = not others_pending
+        service = self.signing
+        signer = service.signer_for(loaded.env.tenant_id, self._identity(party))
+        mark = self._mark(party, int(loaded.env.tenant_id))
+        results: list[dict[str, Any]] = []
+        new_docs: dict[int, tuple[str, bool]] = {}
+        signed_at = self.clock()
+        for doc in loaded.documents:
+            n = int(doc.n)
+            pdf = self.blobs.get(doc.sha256_current)
+            on_doc = [r for r in resolved if r["document"] == n]
+            if not on_doc:
+                if last:  # the archive time-stamp goes on every document at completion
+                    out = document_timestamp(pdf, service)
+                    new_docs[n] = (self.blobs.put(out), bool(doc.certified))
+                    results.append(
+                        {
+                            "n": n,
+                            "name": doc.name,
+                            "sha256_before": doc.sha256_current,
+                            "sha256_after": new_docs[n][0],
+                            "document_timestamp": True,
+                        }
+                    )
+                continue
+            res = self._sign_document(
+                service, loaded, doc, pdf, party, on_doc, mark, signer, signed_at, last
+            )
+            new_docs[n] = (self.blobs.put(res["pdf"]), res["certified"] or bool(doc.certified))
+            results.append(
+                {
+                    "n": n,
+                    "name": doc.name,
+                    "sha256_before": doc.sha256_current,
+                    "sha256_after": new_docs[n][0],
+                    **{k: v for k, v in res.items() if k != "pdf"},
+                }
+            )
+        with self.engine.begin() as conn:
+            # Compare-and-set on the version: another party of a parallel group may have
+            # signed while we worked; then our signatures sit on stale bytes: start again.
+            changed = conn.execute(
+                update(ENVELOPE)
+                .where(ENVELOPE.c.id == loaded.env.id, ENVELOPE.c.version == loaded.env.version)
+                .values(version=ENVELOPE.c.version + 1)
+            ).rowcount
+            if changed != 1:
+                return None
+            env = self._lock_envelope(conn, int(loaded.env.id))
+            if env.status not in OPEN:
+                raise GoneError(f"this envelope is {env.status}")
+            for doc in loaded.documents:
+                if int(doc.n) in new_docs:
+                    sha, certified = new_docs[int(doc.n)]
+                    conn.execute(
+                        update(DOCUMENT)
+                        .where(DOCUMENT.c.id == doc.id)
+                        .values(sha256_current=sha, certified=certified)
+                    )
+            for r in resolved:
+                conn.execute(
+                    update(FIELD)
+                    .where(FIELD.c.id == r["row_id"])
+                    .values(page=r["page"], x=r["x"], y=r["y"], value=r["value"])
+                )
+            conn.execute(
+                update(PARTY)
+                .where(PARTY.c.id == party.id)
+                .values(status="signed", signed_at=signed_at, authenticated_until=None)
+            )
+            fresh = self._load(conn, env)
+            self._event(
+                conn,
+                fresh,
+                "envelope.signed",
+                _actor_party(party),
+                ctx,
+                {
+                    "intent": True,
+                    "documents": results,
+                    "fields": [
+                        {
+                            k: r[k]
+                            for k in ("id", "kind", "document", "page", "x", "y", "w", "h", "value")
+                        }
+                        for r in resolved
+                    ],
+                },
+            )
+            self._webhook(
+                conn, fresh, "party.signed", party={"id": party.public_id, "name": party.name}
+            )
+            if env.status == "sent":
+                self._set_status(conn, int(env.id), "in_progress")
+                self._webhook(conn, fresh, "envelope.in_progress")
+            if last:
+                self._set_status(conn, int(env.id), "completed", completed_at=signed_at)
+                done = self._load(conn, self._lock_envelope(conn, int(env.id)))
+                self._event(
+                    conn,
+                    done,
+                    "envelope.completed",
+                    SYSTEM_ACTOR,
+                    None,
+                    {
+                        "documents": [
+                            {
+                                "n": int(d.n),
+                                "name": d.name,
+                                "sha256_original": d.sha256_original,
+                                "sha256": d.sha256_current,
+                            }
+                            for d in done.documents
+                        ]
+                    },
+                )
+                self._webhook(conn, done, "envelope.completed")
+            else:
+                self._notify_turn(conn, fresh)
+            final = self._load(conn, self._lock_envelope(conn, int(env.id)))
+            me = conn.execute(select(PARTY).where(PARTY.c.id == party.id)).one()
+            return self._view(me, final)
+
+    def _resolve_fields(
+        self,
+        mine: list[Any],
+        loaded: _Loaded,
+        placements: Mapping[str, tuple[int, float, float]],
+        texts: Mapping[str, str],
+    ) -> list[dict[str, Any]]:
+        ids = {f.public_id for f in mine}
+        for key in (*placements, *texts):
+            if key not in ids:
+                raise ValidationError(f"{key!r} is not one of your fields", details={"field": key})
+        out = []
+        for f in mine:
+            page, x, y = f.page, f.x, f.y
+            if f.anywhere:
+                if f.public_id not in placements:
+                    raise ValidationError(
+                        f"place the {f.kind} field {f.label or f.public_id} on the page first",
+                        details={"field": f.public_id},
+                    )
+                try:
+                    page, x, y = placements[f.public_id]
+                    page, x, y = int(page), float(x), float(y)
+                except (TypeError, ValueError):
+                    raise ValidationError(
+                        f"placement of {f.public_id} must be (page, x, y)",
+                        details={"field": f.public_id},
+                    ) from None
+                doc = self._doc(loaded, int(f.document_n))
+                if not 1 <= page <= int(doc.pages) or not (math.isfinite(x) and math.isfinite(y)):
+                    raise ValidationError(
+                        f"field {f.public_id}: page {page} is not in the document",
+                        details={"field": f.public_id},
+                    )
+            elif f.public_id in placements:
+                raise ValidationError(
+                    f"field {f.public_id} has a fixed place", details={"field": f.public_id}
+                )
+            value = f.value
+            if f.kind == "text":
+                given = texts.get(f.public_id)
+                if given is not None:
+                    if not isinstance(given, str) or len(given) > 200:
+                        raise ValidationError(
+                            "a text value is at most 200 characters", details={"field": f.public_id}
+                        )
+                    value = given.strip()
+                if not value:
+                    raise ValidationError(
+                        f"fill in the text field {f.label or f.public_id}",
+                        details={"field": f.public_id},
+                    )
+            elif f.kind == "date":
+                value = self.clock().date().isoformat()
+            out.append(
+                {
+                    "row_id": f.id,
+                    "id": f.public_id,
+                    "kind": f.kind,
+                    "document": int(f.document_n),
+                    "page": page,
+                    "x": x,
+                    "y": y,
+                    "w": float(f.w),
+                    "h": float(f.h),
+                    "label": f.label,
+                    "value": value,
+                }
+            )
+        for n in {r["document"] for r in out}:
+            pages = {r["page"] for r in out if r["document"] == n}
+            if len(pages) > 1:
+                raise ValidationError(
+                    "your date and text fields go on the page of your signature",
+                    details={"document": n},
+                )
+        return out
+
+    @staticmethod
+    def _identity(party: Any) -> Identity:
+        if party.kind == "organisation":
+            return Identity(common_name=str(party.organisation)[:64], kind="organization")
+        return Identity(common_name=str(party.name)[:64], kind="person", email=party.email)
+
+    def _mark(self, party: Any, tenant_id: int) -> tuple[bytes | None, bool]:
+        """The party's mark: the organisation's seal, a CJK personal seal, or a framed name."""
+        if party.kind == "organisation":
+            with self.engine.connect() as conn:
+                row = conn.execute(
+                    select(SEAL.c.appearance).where(
+                        SEAL.c.public_id == party.seal_id, SEAL.c.tenant_id == tenant_id
+                    )
+                ).first()
+            if row is None:
+                raise NotFoundError(f"the seal {party.seal_id} no longer exists")
+            return bytes(row.appearance), False
+        if not _latin(party.name):
+            from signing.seals import SealSpec, draw_seal
+
+            return draw_seal(SealSpec("personal", str(party.name)[:40])), False
+        return None, True
+
+    def _sign_document(
+        self,
+        service: SigningService,
+        loaded: _Loaded,
+        doc: Any,
+        pdf: bytes,
+        party: Any,
+        on_doc: list[dict[str, Any]],
+        mark: tuple[bytes | None, bool],
+        signer: Any,
+        signed_at: dt.datetime,
+        last: bool,
+    ) -> dict[str, Any]:
+        """One party's incremental PAdES signature on one document, showing its fields."""
+        from signing.pades import FieldReservation, Placement, SignOptions, sign_pdf
+
+        x0 = min(r["x"] for r in on_doc)
+        y0 = min(r["y"] for r in on_doc)
+        x1 = max(r["x"] + r["w"] for r in on_doc)
+        y1 = max(r["y"] + r["h"] for r in on_doc)
+        page = on_doc[0]["page"]
+        appearance = self._appearance(party, on_doc, mark, signed_at, (x0, y0, x1 - x0, y1 - y0))
+        first = not doc.certified and doc.sha256_current == doc.sha256_original
+        reserve: list[FieldReservation] = []
+        certify = False
+        if first:
+            others = self._others_on(loaded, party, int(doc.n))
+            if all(not any(f.anywhere for f in fs) for fs in others.values()):
+                certify = True
+                for pid, fs in others.items():
+                    rx0 = min(f.x for f in fs)
+                    ry0 = min(f.y for f in fs)
+                    rx1 = max(f.x + f.w for f in fs)
+                    ry1 = max(f.y + f.h for f in fs)
+                    reserve.append(
+                        FieldReservation(
+                            f"Sig_{pid}", int(fs[0].page), rx0, ry0, rx1 - rx0, ry1 - ry0
+                        )
+                    )
+        if doc.certified:
+            placement = Placement.named_field(f"Sig_{party.public_id}")
+        else:
+            placement = Placement.explicit(page, x0, y0, x1 - x0, y1 - y0)
+        result = sign_pdf(
+            pdf,
+            signer,
+            appearance,
+            [placement],
+            SignOptions(
+                level="B-LTA" if last else "B-LT",
+                field_name=None if doc.certified else f"Sig_{party.public_id}",
+                reason=f"Signed by {party.name} ({loaded.env.title})"[:200],
+                certify=certify,
+                reserve_fields=tuple(reserve),
+                max_bytes=service.max_document_bytes,
+            ),
+            timestamper=service.timestamper(),
+            crls=service.ca.crls(),
+            trust_roots=service.ca.trust_roots(),
+        )
+        cert = result.certificate
+        return {
+            "pdf": result.signed_pdf,
+            "field": result.field_name,
+            "certified": result.certified,
+            "level": result.level,
+            "certificate": {
+                "serial": format(cert.serial_number, "x"),
+                "subject": cert.subject.rfc4514_string(),
+                "sha256": hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest(),
+            },
+        }
+
+    @staticmethod
+    def _others_on(loaded: _Loaded, party: Any, n: int) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = {}
+        for p in loaded.parties:
+            if p.id == party.id:
+                continue
+            fs = [f for f in loaded.party_fields(int(p.id)) if int(f.document_n) == n]
+            if fs:
+                out[p.public_id] = fs
+        return out
+
+    def _appearance(
+        self,
+        party: Any,
+        on_doc: list[dict[str, Any]],
+        mark: tuple[bytes | None, bool],
+        signed_at: dt.datetime,
+        bbox: tuple[float, float, float, float],
+    ) -> bytes:
+        bx, by, bw, bh = bbox
+        mark_pdf, framed = mark
+        texts: list[tuple[float, float, float, str]] = []
+        mark_rect = (0.0, 0.0, bw, bh)
+        for r in on_doc:
+            rx, ry, rw, rh = r["x"] - bx, r["y"] - by, r["w"], r["h"]
+            if r["kind"] in MARK_KINDS:
+                mark_rect = (rx, ry, rw, rh)
+                if framed:
+                    size = max(6.0, min(rh * 0.34, 14.0))
+                    texts.append((rx + 6, ry + rh - size - 5, size, str(party.name)))
+                    small = max(5.0, size * 0.55)
+                    texts.append(
+                        (rx + 6, ry + 5, small, f"digitally signed {format_time(signed_at)[:16]}Z")
+                    )
+            else:
+                size = max(6.0, min(rh * 0.7, 14.0))
+                texts.append((rx + 2, ry + (rh - size) / 2 + 1, size, str(r["value"] or "")))
+        return compose_appearance(bw, bh, mark_pdf, mark_rect, texts, box=framed)
 
     def decline(self, token: str, reason: str, ctx: RequestContext) -> SignerView:
         """Decline to sign, with a reason: the envelope becomes ``declined``."""
-        raise NotImplementedError
+        text = _ilabel(reason, "reason", 1000, required=True)
+        party, loaded = self._open(token, finished_ok=False)
+        if party.status != "pending":
+            raise ConflictError(f"you have already {party.status} this envelope")
+        with self.engine.begin() as conn:
+            env = self._lock_envelope(conn, int(loaded.env.id))
+            if env.status not in OPEN:
+                raise GoneError(f"this envelope is {env.status}")
+            party = conn.execute(select(PARTY).where(PARTY.c.id == party.id)).one()
+            if party.status != "pending":
+                raise ConflictError(f"you have already {party.status} this envelope")
+            now = self.clock()
+            conn.execute(
+                update(PARTY)
+                .where(PARTY.c.id == party.id)
+                .values(status="declined", declined_at=now, decline_reason=text)
+            )
+            self._set_status(conn, int(env.id), "declined", finished_at=now, finished_reason=text)
+            fresh = self._load(conn, self._lock_envelope(conn, int(env.id)))
+            self._event(
+                conn,
+                fresh,
+                "envelope.declined",
+                _actor_party(party),
+                ctx,
+                {"reason": text, "status_before": env.status},
+            )
+            self._webhook(
+                conn, fresh, "envelope.declined", party={"id": party.public_id, "reason": text}
+            )
+            me = conn.execute(select(PARTY).where(PARTY.c.id == party.id)).one()
+            return self._view(me, fresh)
 
     def download(self, token: str, ctx: RequestContext) -> tuple[str, bytes]:
         """The final PDF (file name, bytes) once the envelope is completed (one document),
         or a ZIP of all of them; ConflictError before completion."""
-        raise NotImplementedError
+        party, loaded = self._open(token)
+        if loaded.env.status != "completed":
+            raise ConflictError("the documents can be downloaded once everyone has signed")
+        files = [(d.name, self.blobs.get(d.sha256_current), d) for d in loaded.documents]
+        with self.engine.begin() as conn:
+            self._event(
+                conn,
+                loaded,
+                "envelope.downloaded",
+                _actor_party(party),
+                ctx,
+                {
+                    "documents": [
+                        {"n": int(d.n), "name": d.name, "sha256": d.sha256_current}
+                        for _, _, d in files
+                    ]
+                },
+            )
+        if len(files) == 1:
+            name = files[0][0] if files[0][0].lower().endswith(".pdf") else files[0][0] + ".pdf"
+            return name, files[0][1]
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, data, d in files:
+                zf.writestr(f"{int(d.n)}-{name}", data)
+        return f"{loaded.env.public_id}.zip", buf.getvalue()
+
+
+def scheduled_jobs(service: EnvelopeService, interval: float = 60.0) -> list[Any]:
+    """The expiry job for the scheduler (idempotent)."""
+    from evidence_chain.scheduler import Job
+
+    return [Job("envelope-expiry", service.expire_due, interval)]
