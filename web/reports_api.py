@@ -2,13 +2,137 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-from flask import Flask
+from flask import Blueprint, Flask, Response, current_app, jsonify, request
+
+from app import get_instance
+from evidence_chain.errors import ValidationError
+from evidence_chain.instance import Instance
+from reports.bundle import build_bundle
+from reports.service import issue_report
+from web.auth import current_tenant, require_tenant
+from web.openapi import ERRORS
+from web.signing_api import signing_service
+
+bp = Blueprint("reports_api", __name__)
+
+_SUBJECT = {
+    "name": "subject",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The subject; it may contain '/' (e.g. envelope:env_... or orders/2026/17)",
+}
 
 # Paths this module adds to the OpenAPI document (web/openapi.py merges them).
-OPENAPI_PATHS: dict[str, Any] = {}
+OPENAPI_PATHS: dict[str, Any] = {
+    "/api/v1/subjects/{subject}/bundle": {
+        "get": {
+            "summary": "The subject's evidence bundle (format v1, docs/evidence-bundle.md)",
+            "security": [{"bearer": []}],
+            "parameters": [
+                _SUBJECT,
+                {
+                    "name": "download",
+                    "in": "query",
+                    "schema": {"type": "boolean"},
+                    "description": "true: served as an attachment (Content-Disposition)",
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "The bundle: records, proofs, checkpoints, anchor, "
+                    "documents and certificates",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                **ERRORS,
+            },
+        }
+    },
+    "/api/v1/subjects/{subject}/report.pdf": {
+        "get": {
+            "summary": "Issue a certificate of evidence (signed PDF, bundle attached, QR code)",
+            "description": (
+                "Each call issues a new report with its own id (header X-Report-Id), "
+                "verifiable at /verify?report=<id>. The bundle is embedded as "
+                "evidence-bundle.json; the PDF is signed by the service (PAdES B-LT)."
+            ),
+            "security": [{"bearer": []}],
+            "parameters": [_SUBJECT],
+            "responses": {
+                "200": {
+                    "description": "The certificate of evidence",
+                    "headers": {
+                        "X-Report-Id": {"schema": {"type": "string"}},
+                        "X-Report-Verdict": {
+                            "schema": {"enum": ["VERIFIED", "INCOMPLETE", "FAILED"]}
+                        },
+                    },
+                    "content": {
+                        "application/pdf": {"schema": {"type": "string", "format": "binary"}}
+                    },
+                },
+                **ERRORS,
+            },
+        }
+    },
+}
+
+
+def _instance() -> Instance:
+    return get_instance(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def _download_arg() -> bool:
+    raw = (request.args.get("download") or "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise ValidationError(
+        "query parameter 'download' must be true or false", details={"field": "download"}
+    )
+
+
+def _file_stem(subject: str) -> str:
+    """A file-name-safe form of a subject."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", subject).strip("._")[:100] or "subject"
+
+
+@bp.get("/api/v1/subjects/<path:subject>/bundle")
+@require_tenant
+def subject_bundle(subject: str) -> Response:
+    """The subject's evidence bundle as JSON (an attachment with ``?download=1``)."""
+    download = _download_arg()
+    response = jsonify(build_bundle(_instance(), current_tenant(), subject))
+    if download:
+        name = f"evidence-bundle-{_file_stem(subject)}.json"
+        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/api/v1/subjects/<path:subject>/report.pdf")
+@require_tenant
+def subject_report(subject: str) -> Response:
+    """Issue a new certificate of evidence for the subject and return the signed PDF."""
+    issued = issue_report(_instance(), signing_service(), current_tenant(), subject)
+    report_id = issued.report.report_id
+    name = f"certificate-of-evidence-{report_id}.pdf"
+    return Response(
+        issued.pdf,
+        mimetype="application/pdf",
+        headers={
+            "X-Report-Id": report_id,
+            "X-Report-Verdict": issued.verdict.verdict,
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def init_app(app: Flask) -> None:
     """Register this module's routes and commands."""
+    app.register_blueprint(bp)
