@@ -63,6 +63,8 @@ MAX_BUNDLE_BYTES = 64 * 1024 * 1024
 MAX_EVENTS = 100_000
 """A bundle with more events than this is refused (FAILED), not processed."""
 MAX_NOTE_CHARS = 64 * 1024
+MAX_DEPTH = 128
+"""Deepest JSON nesting accepted in a bundle (records themselves are far shallower)."""
 
 VERIFIED = "VERIFIED"
 FAILED = "FAILED"
@@ -266,12 +268,41 @@ def certificates_of(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]
 # --------------------------------------------------------------------------- parsing
 
 
+_STRUCTURE = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]')
+
+
+def _max_depth(data: bytes) -> int:
+    """The deepest nesting of arrays and objects (strings skipped), before any parsing.
+
+    The JSON parser recurses in C; refusing deep input first keeps a hostile file from
+    exhausting the stack.
+    """
+    depth = deepest = 0
+    for match in _STRUCTURE.finditer(data):
+        token = match.group()
+        if token in (b"[", b"{"):
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > MAX_DEPTH:
+                    break
+        elif token in (b"]", b"}"):
+            depth -= 1
+    return deepest
+
+
 def parse_bundle(data: bytes) -> dict[str, Any]:
     """Parse a bundle's JSON bytes; ValidationError ("not an evidence bundle ...") otherwise."""
     if len(data) > MAX_BUNDLE_BYTES:
         raise ValidationError(
             f"not an evidence bundle: {len(data)} bytes is over the {MAX_BUNDLE_BYTES} limit",
             details={"size": len(data), "limit": MAX_BUNDLE_BYTES},
+        )
+    depth = _max_depth(data)
+    if depth > MAX_DEPTH:
+        raise ValidationError(
+            f"not an evidence bundle: JSON nested {depth} levels deep (limit {MAX_DEPTH})",
+            details={"reason": "too_deep"},
         )
     try:
         value = parse_json(data)
