@@ -1,14 +1,335 @@
-"""The public verify page and `POST /api/v1/verify`: no login, anyone can check a file."""
+"""The public verify page and `POST /api/v1/verify`: no login, anyone can check a file.
+
+``/verify`` takes a signed contract PDF, a certificate of evidence or an evidence bundle, or
+opens what a QR code points at (``?report=<id>``, ``?document=<sha256>``), and shows every
+check with its result. ``POST /api/v1/verify`` answers the same as JSON, or with
+``?format=pdf`` as a signature verification report PDF. Thin: the checks live in
+:mod:`reports.verification`; uploads are limited to EVIDENCE_MAX_DOCUMENT_BYTES.
+"""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from flask import Flask
+from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
+from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.exceptions import RequestEntityTooLarge
 
-# Paths this module adds to the OpenAPI document (web/openapi.py merges them).
-OPENAPI_PATHS: dict[str, Any] = {}
+from app import get_instance
+from evidence_chain.bundle import ChainRootReader
+from evidence_chain.documents import parse_sha256
+from evidence_chain.errors import (
+    EvidenceError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ValidationError,
+)
+from reports.verification import (
+    SERVICE_NAME,
+    Verification,
+    render_report,
+    verify_document_hash,
+    verify_stored_report,
+    verify_upload,
+)
+from web.signing_api import signing_service
+
+bp = Blueprint(
+    "verify",
+    __name__,
+    template_folder="templates",
+    static_folder="static/verify",
+    static_url_path="/static/verify",
+)
+MULTIPART_OVERHEAD = 64 * 1024
+RESULT_SALT = "sealtrail.verify.result"
+
+_ENVELOPE = {"$ref": "#/components/schemas/Error"}
+OPENAPI_PATHS: dict[str, Any] = {
+    "/api/v1/verify": {
+        "post": {
+            "summary": "Verify a signed PDF, a certificate of evidence or an evidence bundle",
+            "description": (
+                "No authentication. Send the file as multipart/form-data (field `file`) or as "
+                "the raw body. Signed PDFs: every signature and document time-stamp (signer, "
+                "time, intact, valid, trusted against this service's CA) and whether this exact "
+                "file is in the evidence log, under which anchor. Reports and bundles: the "
+                "checks of `python -m evidence_chain.verify`. A failed check is verdict FAILED "
+                "with HTTP 200. `?format=pdf` returns a signature verification report PDF."
+            ),
+            "tags": ["verification"],
+            "parameters": [
+                {
+                    "name": "format",
+                    "in": "query",
+                    "required": False,
+                    "schema": {"type": "string", "enum": ["json", "pdf"]},
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["file"],
+                            "properties": {"file": {"type": "string", "format": "binary"}},
+                        }
+                    },
+                    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                    "application/json": {"schema": {"type": "object"}},
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "The checks and the verdict (VERIFIED, FAILED, INCOMPLETE)",
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["kind", "verdict", "checks"],
+                                "properties": {
+                                    "kind": {
+                                        "type": "string",
+                                        "enum": ["signed_pdf", "report", "bundle"],
+                                    },
+                                    "verdict": {
+                                        "type": "string",
+                                        "enum": ["VERIFIED", "FAILED", "INCOMPLETE"],
+                                    },
+                                    "sha256": {"type": "string"},
+                                    "size": {"type": "integer"},
+                                    "verified_at": {"type": "string", "format": "date-time"},
+                                    "checks": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "properties": {
+                                                "name": {"type": "string"},
+                                                "ok": {"type": ["boolean", "null"]},
+                                                "detail": {"type": "string"},
+                                            },
+                                        },
+                                    },
+                                    "signatures": {"type": "array", "items": {"type": "object"}},
+                                    "doc_timestamps": {
+                                        "type": "array",
+                                        "items": {"type": "object"},
+                                    },
+                                    "log": {"type": "array", "items": {"type": "object"}},
+                                    "bundle": {"type": ["object", "null"]},
+                                    "notes": {"type": "array", "items": {"type": "string"}},
+                                },
+                            }
+                        },
+                        "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+                    },
+                },
+                "400": {
+                    "description": "Not a readable PDF or bundle (malformed, encrypted, bomb)",
+                    "content": {"application/json": {"schema": _ENVELOPE}},
+                },
+                "413": {
+                    "description": "Larger than EVIDENCE_MAX_DOCUMENT_BYTES",
+                    "content": {"application/json": {"schema": _ENVELOPE}},
+                },
+                "415": {
+                    "description": "Neither a PDF nor a JSON evidence bundle",
+                    "content": {"application/json": {"schema": _ENVELOPE}},
+                },
+            },
+        }
+    }
+}
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _chain_root() -> ChainRootReader | None:
+    """A reader of anchored roots on the instance's chain, when anchoring is on."""
+    from reports.service import instance_chain_root
+
+    return instance_chain_root(get_instance(current_app))
+
+
+def _limit() -> int:
+    return int(signing_service().max_document_bytes)
+
+
+def _too_large(limit: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(
+        f"the file is larger than the limit of {limit} bytes", details={"limit": limit}
+    )
+
+
+def _upload(*, allow_raw: bool) -> bytes:
+    """The uploaded file: multipart field ``file``, or (API) the raw body; size-limited."""
+    limit = _limit()
+    request.max_content_length = limit + MULTIPART_OVERHEAD
+    try:
+        if (request.mimetype or "").startswith("multipart/form-data"):
+            item = request.files.get("file")
+            if item is None:
+                raise ValidationError(
+                    "choose a file to verify (form field 'file')", details={"field": "file"}
+                )
+            data = item.read(limit + 1)
+        elif allow_raw:
+            data = request.get_data(cache=False)
+        else:
+            raise ValidationError("send the file as multipart/form-data (field 'file')")
+    except RequestEntityTooLarge:
+        raise _too_large(limit) from None
+    if len(data) > limit:
+        raise _too_large(limit)
+    if not data:
+        raise ValidationError("the file is empty", details={"field": "file"})
+    return data
+
+
+def _verify_upload(data: bytes) -> Verification:
+    return verify_upload(
+        data,
+        instance=get_instance(current_app),
+        signing=signing_service(),
+        chain_root=_chain_root(),
+        max_bytes=_limit(),
+    )
+
+
+def _serializer() -> URLSafeSerializer | None:
+    key = current_app.secret_key
+    return URLSafeSerializer(key, salt=RESULT_SALT) if key else None
+
+
+def _pdf_response(result: dict[str, Any]) -> Response:
+    base_url = get_instance(current_app).settings.public_base_url
+    pdf = render_report(result, base_url=base_url)
+    response = Response(pdf, mimetype="application/pdf")
+    name = f"verification-{str(result.get('sha256') or 'result')[:12]}.pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _page(
+    *,
+    result: Verification | None = None,
+    error: EvidenceError | None = None,
+    status: int = 200,
+    lookup: str | None = None,
+) -> tuple[str, int]:
+    body = result.to_json() if result is not None else None
+    serializer = _serializer()
+    token = serializer.dumps(body) if (body is not None and serializer is not None) else None
+    html = render_template(
+        "verify/page.html",
+        result=result,
+        body=body,
+        error=error,
+        token=token,
+        lookup=lookup,
+        limit=_limit(),
+        service=SERVICE_NAME,
+    )
+    return html, status
+
+
+def _no_store(html: str, status: int) -> Response:
+    response = Response(html, status=status, mimetype="text/html")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+
+@bp.get("/verify")
+def verify_form() -> Response:
+    """The upload form, or what a QR code points at: a report id or a document hash."""
+    report_id = request.args.get("report")
+    document = request.args.get("document")
+    want_pdf = request.args.get("format") == "pdf"
+    if report_id is None and document is None:
+        return _no_store(*_page())
+    lookup = "report" if report_id is not None else "document"
+    try:
+        if report_id is not None:
+            from reports.service import get_report
+
+            stored = get_report(get_instance(current_app).engine, report_id.strip())
+            if stored is None:
+                raise NotFoundError(
+                    "no certificate of evidence has this report id", details={"report": report_id}
+                )
+            result = verify_stored_report(stored, chain_root=_chain_root())
+        else:
+            assert document is not None
+            result = verify_document_hash(
+                get_instance(current_app), parse_sha256(document), chain_root=_chain_root()
+            )
+    except EvidenceError as exc:
+        return _no_store(*_page(error=exc, status=exc.status, lookup=lookup))
+    if want_pdf:
+        return _pdf_response(result.to_json())
+    return _no_store(*_page(result=result, lookup=lookup))
+
+
+@bp.post("/verify")
+def verify_submit() -> Response:
+    """Verify an uploaded file and show the result (errors on the page, never a stack trace)."""
+    try:
+        result = _verify_upload(_upload(allow_raw=False))
+    except EvidenceError as exc:
+        return _no_store(*_page(error=exc, status=exc.status))
+    if request.form.get("format") == "pdf":
+        return _pdf_response(result.to_json())
+    return _no_store(*_page(result=result))
+
+
+@bp.post("/verify/report.pdf")
+def verify_report_pdf() -> Response:
+    """The signature verification report PDF of a result this page showed (signed by us)."""
+    serializer = _serializer()
+    token = request.form.get("result") or ""
+    try:
+        if serializer is None:
+            raise BadSignature("no key")
+        body = serializer.loads(token)
+    except BadSignature:
+        exc = ValidationError("this result cannot be turned into a report: verify the file again")
+        return _no_store(*_page(error=exc, status=400))
+    if not isinstance(body, dict):
+        exc = ValidationError("this result cannot be turned into a report: verify the file again")
+        return _no_store(*_page(error=exc, status=400))
+    return _pdf_response(body)
+
+
+# --- the API ----------------------------------------------------------------------------------
+
+
+@bp.post("/api/v1/verify")
+def verify_api() -> Response:
+    """Verify a file (multipart ``file`` or the raw body): JSON, or ``?format=pdf``."""
+    fmt = request.args.get("format") or "json"
+    if fmt not in ("json", "pdf"):
+        raise ValidationError("format is json or pdf", details={"field": "format"})
+    result = _verify_upload(_upload(allow_raw=True))
+    if fmt == "pdf":
+        return _pdf_response(result.to_json())
+    response = jsonify(result.to_json())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _pretty(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
 
 
 def init_app(app: Flask) -> None:
     """Register this module's routes and commands."""
+    app.register_blueprint(bp)
+    app.add_template_filter(_pretty, "pretty_json")
