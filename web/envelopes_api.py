@@ -1,14 +1,423 @@
-"""Envelopes: contracts sent to several parties who sign in order; the `outbox` CLI."""
+"""Envelopes: contracts sent to several parties who sign in order; the ``outbox`` CLI.
+
+Thin: parse the request, call one :class:`signing.envelopes.EnvelopeService` method, render.
+Creating an envelope takes either ``multipart/form-data`` (one or more ``documents`` files
+and a ``spec`` part holding the JSON spec) or a JSON body (the spec with
+``"documents": [{"name", "content_base64"}]``); see docs/envelopes.md.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 from typing import Any
 
-from flask import Flask
+import click
+from flask import Blueprint, Flask, Request, Response, current_app, jsonify, request
+from flask.cli import AppGroup, with_appcontext
+from werkzeug.exceptions import RequestEntityTooLarge
 
-# Paths this module adds to the OpenAPI document (web/openapi.py merges them).
-OPENAPI_PATHS: dict[str, Any] = {}
+from evidence_chain.errors import PayloadTooLargeError, ValidationError
+from signing.envelopes import EnvelopeService, InitiatorContext, RequestContext
+from web.auth import current_tenant, require_tenant
+
+bp = Blueprint("envelopes", __name__)
+MAX_UA = 512
+MULTIPART_OVERHEAD = 1024 * 1024
+MAX_DOCUMENTS_TOTAL = 10
+
+
+def service() -> EnvelopeService:
+    """The app's envelope service."""
+    return EnvelopeService.for_app(current_app._get_current_object())  # type: ignore[attr-defined]
+
+
+def _ctx(req: Request) -> RequestContext:
+    ua = req.headers.get("User-Agent")
+    return RequestContext(ip=req.remote_addr, user_agent=ua[:MAX_UA] if ua else None)
+
+
+def _who(req: Request) -> InitiatorContext:
+    """The initiator: the prefix of its API key (as stored with the key), and the request."""
+    key = req.headers.get("Authorization", "").partition(" ")[2].strip()
+    return InitiatorContext(key_prefix=key[:10] or None, request=_ctx(req))
+
+
+def _json_body() -> dict[str, Any]:
+    if not request.data:
+        return {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ValidationError("the body must be a JSON object")
+    return body
+
+
+def _reason(body: dict[str, Any]) -> Any:
+    unknown = sorted(set(body) - {"reason"})
+    if unknown:
+        raise ValidationError(f"unknown field {unknown[0]!r}", details={"field": unknown[0]})
+    return body.get("reason")
+
+
+def _documents_from_multipart(limit: int) -> tuple[Any, list[tuple[str, bytes]]]:
+    request.max_content_length = limit * MAX_DOCUMENTS_TOTAL + MULTIPART_OVERHEAD
+    try:
+        files = request.files.getlist("documents")
+        raw_spec = request.form.get("spec")
+    except RequestEntityTooLarge:
+        raise PayloadTooLargeError(
+            "the upload is larger than the limit", details={"limit": limit}
+        ) from None
+    if raw_spec is None:
+        raise ValidationError("the 'spec' part (JSON) is required", details={"field": "spec"})
+    try:
+        spec = json.loads(raw_spec)
+    except (ValueError, RecursionError):
+        raise ValidationError("spec is not valid JSON", details={"field": "spec"}) from None
+    docs = []
+    for item in files:
+        data = item.read(limit + 1)
+        if len(data) > limit:
+            raise PayloadTooLargeError(
+                f"document {item.filename!r} is larger than {limit} bytes",
+                details={"limit": limit},
+            )
+        docs.append((item.filename or "", data))
+    return spec, docs
+
+
+def _documents_from_json(limit: int) -> tuple[Any, list[tuple[str, bytes]]]:
+    request.max_content_length = (limit * 4 // 3 + 4) * MAX_DOCUMENTS_TOTAL + MULTIPART_OVERHEAD
+    try:
+        body = request.get_json(silent=True)
+    except RequestEntityTooLarge:
+        raise PayloadTooLargeError(
+            "the request is larger than the limit", details={"limit": limit}
+        ) from None
+    if not isinstance(body, dict):
+        raise ValidationError("the body must be a JSON object")
+    spec = dict(body)
+    raw_docs = spec.pop("documents", None)
+    if not isinstance(raw_docs, list):
+        raise ValidationError(
+            'documents must be a list of {"name", "content_base64"}',
+            details={"field": "documents"},
+        )
+    docs = []
+    for i, item in enumerate(raw_docs):
+        if not isinstance(item, dict) or not isinstance(item.get("content_base64"), str):
+            raise ValidationError(
+                f"documents[{i}] needs content_base64", details={"field": f"documents[{i}]"}
+            )
+        name = item.get("name") or ""
+        if not isinstance(name, str):
+            raise ValidationError(f"documents[{i}].name must be a string")
+        try:
+            data = base64.b64decode(item["content_base64"], validate=True)
+        except (binascii.Error, ValueError):
+            raise ValidationError(
+                f"documents[{i}].content_base64 is not base64",
+                details={"field": f"documents[{i}]"},
+            ) from None
+        docs.append((name, data))
+    return spec, docs
+
+
+@bp.post("/api/v1/envelopes")
+@require_tenant
+def create_envelope() -> tuple[Response, int]:
+    """Create a draft envelope from PDF documents and a spec of parties and fields."""
+    svc = service()
+    limit = svc.signing.max_document_bytes
+    if (request.mimetype or "").startswith("multipart/form-data"):
+        spec, docs = _documents_from_multipart(limit)
+    elif request.is_json:
+        spec, docs = _documents_from_json(limit)
+    else:
+        raise ValidationError(
+            "send multipart/form-data (documents + spec) or JSON with base64 documents",
+            details={"content_type": request.content_type},
+        )
+    body = svc.create(current_tenant(), spec, docs, _who(request))
+    return jsonify(body), 201
+
+
+@bp.get("/api/v1/envelopes")
+@require_tenant
+def list_envelopes() -> Response:
+    """The tenant's envelopes, newest first; ``?status=&after=<id>&limit=``."""
+    raw = request.args.get("limit") or "50"
+    if not raw.isdigit() or not 1 <= int(raw) <= 200:
+        raise ValidationError("limit must be 1-200", details={"field": "limit"})
+    items, next_after = service().list_envelopes(
+        current_tenant(),
+        status=request.args.get("status") or None,
+        after=request.args.get("after") or None,
+        limit=int(raw),
+    )
+    return jsonify({"envelopes": items, "next_after": next_after})
+
+
+@bp.get("/api/v1/envelopes/<envelope_id>")
+@require_tenant
+def get_envelope(envelope_id: str) -> Response:
+    """One envelope with the status of every party."""
+    return jsonify(service().get(current_tenant(), envelope_id))
+
+
+@bp.delete("/api/v1/envelopes/<envelope_id>")
+@require_tenant
+def delete_envelope(envelope_id: str) -> tuple[str, int]:
+    """Delete a draft."""
+    service().delete(current_tenant(), envelope_id)
+    return "", 204
+
+
+@bp.post("/api/v1/envelopes/<envelope_id>/send")
+@require_tenant
+def send_envelope(envelope_id: str) -> Response:
+    """Send a draft: the first group of parties gets its links."""
+    return jsonify(service().send(current_tenant(), envelope_id, _who(request)))
+
+
+@bp.post("/api/v1/envelopes/<envelope_id>/remind")
+@require_tenant
+def remind_envelope(envelope_id: str) -> Response:
+    """Send fresh links to the parties whose turn it is (or to ``{"parties": [...]}``)."""
+    body = _json_body()
+    unknown = sorted(set(body) - {"parties"})
+    if unknown:
+        raise ValidationError(f"unknown field {unknown[0]!r}", details={"field": unknown[0]})
+    parties = body.get("parties")
+    if parties is not None and (
+        not isinstance(parties, list) or not all(isinstance(p, str) for p in parties)
+    ):
+        raise ValidationError("parties must be a list of party ids", details={"field": "parties"})
+    reminded = service().remind(current_tenant(), envelope_id, _who(request), parties)
+    return jsonify({"reminded": reminded})
+
+
+@bp.post("/api/v1/envelopes/<envelope_id>/withdraw")
+@require_tenant
+def withdraw_envelope(envelope_id: str) -> Response:
+    """Withdraw a sent or in-progress envelope, with an optional reason."""
+    reason = _reason(_json_body())
+    return jsonify(service().withdraw(current_tenant(), envelope_id, reason, _who(request)))
+
+
+@bp.post("/api/v1/envelopes/<envelope_id>/void")
+@require_tenant
+def void_envelope(envelope_id: str) -> Response:
+    """Void a completed envelope (reason required); VOID copies are issued."""
+    reason = _reason(_json_body())
+    return jsonify(service().void(current_tenant(), envelope_id, reason, _who(request)))
+
+
+@bp.get("/api/v1/envelopes/<envelope_id>/documents/<int:n>")
+@require_tenant
+def envelope_document(envelope_id: str, n: int) -> Response:
+    """A document's PDF: ``?version=current`` (default), ``original`` or ``void``."""
+    version = request.args.get("version") or "current"
+    name, pdf, sha = service().document(current_tenant(), envelope_id, n, version, _who(request))
+    response = Response(pdf, mimetype="application/pdf")
+    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in name) or "document.pdf"
+    response.headers["Content-Disposition"] = f'attachment; filename="{safe}"'
+    response.headers["X-Sealtrail-Sha256"] = sha
+    return response
+
+
+# --- CLI ------------------------------------------------------------------------------------
+
+
+@click.command("outbox")
+@click.option("--to", "to", default=None, help="Only messages to this address or number.")
+@click.option("--limit", default=50, show_default=True, help="How many of the newest messages.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per line).")
+@with_appcontext
+def outbox_command(to: str | None, limit: int, as_json: bool) -> None:
+    """Print the notifications kept for the operator (email without SMTP, and every SMS)."""
+    from app import get_instance
+    from evidence_chain.notify import read_outbox
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    items = read_outbox(get_instance(app).engine, to=to, limit=limit)
+    for item in items:
+        if as_json:
+            click.echo(json.dumps(item.to_json(), ensure_ascii=False))
+            continue
+        click.echo(f"--- #{item.id} {item.created_at.isoformat()} {item.channel} to {item.to}")
+        click.echo(f"Subject: {item.subject}")
+        click.echo(item.body.rstrip())
+    if not items and not as_json:
+        click.echo("the outbox is empty")
+
+
+envelope_group = AppGroup("envelopes", help="Envelope maintenance.")
+
+
+@envelope_group.command("expire")
+def expire_command() -> None:
+    """Expire every open envelope past its expiry now (the scheduler's job does it too)."""
+    count = EnvelopeService.for_app(current_app._get_current_object()).expire_due()  # type: ignore[attr-defined]
+    click.echo(f"expired {count} envelope(s)")
+
+
+# --- OpenAPI ----------------------------------------------------------------------------------
+
+_ERR = {"$ref": "#/components/schemas/Error"}
+
+
+def _err(text: str) -> dict[str, Any]:
+    return {"description": text, "content": {"application/json": {"schema": _ERR}}}
+
+
+def _ok(text: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"description": text, "content": {"application/json": {"schema": schema or {}}}}
+
+
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+_SEC: list[dict[str, list[str]]] = [{"bearer": []}]
+_COMMON = {"401": _err("Missing or unknown API key"), "404": _err("No such envelope")}
+_REASON = {
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "properties": {"reason": {"type": "string"}}}
+        }
+    }
+}
+
+OPENAPI_PATHS: dict[str, Any] = {
+    "/api/v1/envelopes": {
+        "post": {
+            "summary": "Create a draft envelope (documents, parties, order, fields, expiry)",
+            "security": _SEC,
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "multipart/form-data": {
+                        "schema": {
+                            "type": "object",
+                            "properties": {
+                                "documents": {
+                                    "type": "array",
+                                    "items": {"type": "string", "format": "binary"},
+                                },
+                                "spec": {"type": "string", "description": "JSON spec"},
+                            },
+                            "required": ["documents", "spec"],
+                        }
+                    },
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "description": "the spec plus documents: [{name, content_base64}]",
+                        }
+                    },
+                },
+            },
+            "responses": {
+                "201": _ok("The draft with its parties and fields"),
+                "400": _err("Invalid spec or document"),
+                "413": _err("A document is too large"),
+                **_COMMON,
+            },
+        },
+        "get": {
+            "summary": "List envelopes, newest first",
+            "security": _SEC,
+            "parameters": [
+                {"name": "status", "in": "query", "schema": {"type": "string"}},
+                {"name": "after", "in": "query", "schema": {"type": "string"}},
+                {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+            ],
+            "responses": {"200": _ok("envelopes and next_after"), **_COMMON},
+        },
+    },
+    "/api/v1/envelopes/{id}": {
+        "get": {
+            "summary": "An envelope with the status of every party",
+            "security": _SEC,
+            "parameters": [_ID],
+            "responses": {"200": _ok("The envelope"), **_COMMON},
+        },
+        "delete": {
+            "summary": "Delete a draft",
+            "security": _SEC,
+            "parameters": [_ID],
+            "responses": {
+                "204": {"description": "Deleted"},
+                "409": _err("Not a draft"),
+                **_COMMON,
+            },
+        },
+    },
+    "/api/v1/envelopes/{id}/send": {
+        "post": {
+            "summary": "Send a draft to its first group of parties",
+            "security": _SEC,
+            "parameters": [_ID],
+            "responses": {"200": _ok("The envelope"), "409": _err("Not a draft"), **_COMMON},
+        }
+    },
+    "/api/v1/envelopes/{id}/remind": {
+        "post": {
+            "summary": "Send fresh links to the parties whose turn it is",
+            "security": _SEC,
+            "parameters": [_ID],
+            "responses": {
+                "200": _ok("reminded party ids"),
+                "409": _err("Not sent or in progress"),
+                "429": _err("Reminded less than a minute ago"),
+                **_COMMON,
+            },
+        }
+    },
+    "/api/v1/envelopes/{id}/withdraw": {
+        "post": {
+            "summary": "Withdraw before completion",
+            "security": _SEC,
+            "parameters": [_ID],
+            "requestBody": _REASON,
+            "responses": {"200": _ok("The envelope"), "409": _err("Illegal"), **_COMMON},
+        }
+    },
+    "/api/v1/envelopes/{id}/void": {
+        "post": {
+            "summary": "Void a completed envelope; VOID copies are issued",
+            "security": _SEC,
+            "parameters": [_ID],
+            "requestBody": _REASON,
+            "responses": {"200": _ok("The envelope"), "409": _err("Not completed"), **_COMMON},
+        }
+    },
+    "/api/v1/envelopes/{id}/documents/{n}": {
+        "get": {
+            "summary": "A document's PDF: current (default), original or void",
+            "security": _SEC,
+            "parameters": [
+                _ID,
+                {"name": "n", "in": "path", "required": True, "schema": {"type": "integer"}},
+                {
+                    "name": "version",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["current", "original", "void"]},
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "The PDF",
+                    "content": {"application/pdf": {"schema": {"type": "string"}}},
+                },
+                **_COMMON,
+            },
+        }
+    },
+}
 
 
 def init_app(app: Flask) -> None:
     """Register this module's routes and commands."""
+    app.register_blueprint(bp)
+    app.cli.add_command(outbox_command)
+    app.cli.add_command(envelope_group)
