@@ -71,8 +71,12 @@ def compression_bomb_pdf(inflated: int = 200 * 1024 * 1024) -> bytes:
     chunk = b"\0" * (1 << 20)
     data = b"".join(packer.compress(chunk) for _ in range(inflated >> 20)) + packer.flush()
     stream = (
-        f"<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length {len(data)} >>\nstream\n"
-    ).encode() + data + b"\nendstream"
+        (
+            f"<< /Type /ObjStm /N 1 /First 4 /Filter /FlateDecode /Length {len(data)} >>\nstream\n"
+        ).encode()
+        + data
+        + b"\nendstream"
+    )
     return build_pdf([b"<< /Type /Catalog /Pages 2 0 R >>", *PAGES, stream])
 
 

@@ -106,9 +106,7 @@ def test_document_lookup_shows_only_its_subject(client, auth, signed, instance, 
         ],
     )
     pdf, _ = signed
-    html = client.get(f"/verify?document={hashlib.sha256(pdf).hexdigest()}").get_data(
-        as_text=True
-    )
+    html = client.get(f"/verify?document={hashlib.sha256(pdf).hexdigest()}").get_data(as_text=True)
     assert "secret.other" not in html and "someone-else" not in html
     assert "do not show" not in html and "X-Sealtrail" not in html
 
@@ -122,7 +120,9 @@ def test_unknown_and_malformed_document_hashes(client):
     assert "64 hexadecimal digits" in bad.get_data(as_text=True)
 
 
-def test_bundle_verifies_and_a_broken_proof_fails_naming_the_check(client, signed, instance, tenant):
+def test_bundle_verifies_and_a_broken_proof_fails_naming_the_check(
+    client, signed, instance, tenant
+):
     bundle = build_bundle(instance, tenant[0], SUBJECT)
     data = json.dumps(bundle).encode()
     body = api(client, data, "bundle.json").get_json()
