@@ -135,7 +135,7 @@ def check(verdict: Any, name: str) -> Any:
 
 
 @dataclass(frozen=True)
-class TestPki:
+class ReportPki:
     """A CA, a TSA and a report signer from the signing engine's PKI."""
 
     ca: Any
@@ -149,7 +149,7 @@ class TestPki:
         return bytes(self.ca.chain[-1].public_bytes(serialization.Encoding.PEM))
 
 
-def make_pki(directory: Path) -> TestPki:
+def make_pki(directory: Path) -> ReportPki:
     """A fresh CA, TSA and one organization signer (slow: make it once per session)."""
     from signing.keystore import MasterKey
     from signing.pki import CertificateAuthority, Identity
@@ -161,10 +161,10 @@ def make_pki(directory: Path) -> TestPki:
     )
     tsa = TimeStampAuthority.load_or_create(directory, ca, master)
     signer = ca.new_signer(Identity("Sealtrail Evidence Reports", kind="organization"))
-    return TestPki(ca, tsa, signer)
+    return ReportPki(ca, tsa, signer)
 
 
-def report_pdf(bundle_bytes: bytes, pki: TestPki, *, attach: bool = True) -> bytes:
+def report_pdf(bundle_bytes: bytes, pki: ReportPki, *, attach: bool = True) -> bytes:
     """A report-like PDF: one page, the bundle embedded, signed PAdES B-LT by the test PKI."""
     from pyhanko.pdf_utils import embed
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
