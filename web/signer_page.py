@@ -310,9 +310,6 @@ def _describe(exc: EvidenceError) -> str:
     if exc.status == 422 and isinstance(tries, int):
         noun = "try" if tries == 1 else "tries"
         return f"That code is not right. You have {tries} {noun} left."
-    retry = exc.details.get("retry_after")
-    if exc.status == 429 and isinstance(retry, int | float):
-        return f"{exc.message[:1].upper()}{exc.message[1:]} (try again in {int(retry)} s)."
     return f"{exc.message[:1].upper()}{exc.message[1:]}"
 
 
@@ -406,14 +403,15 @@ def _placements(token: str, view: SignerView) -> dict[str, tuple[int, float, flo
     for field in view.fields:
         if not field.anywhere:
             continue
-        label = field.label or field.kind
+        label = field.kind
         # Without script, a hidden (empty) and a <select> page input share the name.
         raw_page = next((v for v in form.getlist(f"place-{field.id}-page") if v), "")
         try:
             page_no = int(raw_page)
         except ValueError:
             raise ValidationError(
-                f"place your {label} on a page of the document", details={"field": field.id}
+                f"drag your {label} onto the page, or choose a position",
+                details={"field": field.id},
             ) from None
         doc = next((d for d in view.documents if d.n == field.document), None)
         if doc is None or not 1 <= page_no <= doc.pages:
@@ -448,6 +446,9 @@ def sign(token: str) -> BaseResponse:
     """Sign with the party's placements, text values and confirmed intent."""
     svc = envelope_service()
     view = svc.signer_view(token)
+    if view.party_status == "ready" and not view.code_verified:
+        # Say first what the signer must do first (the service refuses it all the same).
+        raise ForbiddenError("confirm the one-time code first, then sign")
     intent = request.form.get("intent") == "yes"
     if not intent:
         raise ValidationError(
