@@ -361,8 +361,9 @@ def compose_appearance(
     return buf.getvalue()
 
 
-def stamp_void(pdf: bytes, text: str) -> bytes:
-    """An incremental update drawing ``text`` as a watermark into every page's content."""
+def stamp_void(pdf: bytes, banner: str) -> bytes:
+    """An incremental update marking every page VOID: a large diagonal "VOID" watermark and
+    a horizontal ``banner`` line (the reason) across the top of the page."""
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.generic import pdf_name
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -373,13 +374,24 @@ def stamp_void(pdf: bytes, text: str) -> bytes:
     boxes = _page_boxes(pdf, len(pdf) + 1)
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     for ix, (llx, lly, urx, ury) in enumerate(boxes):
-        overlay = seals.page_overlay(urx - llx, ury - lly, watermark=text)
-        xobj = writer.import_page_as_xobject(PdfFileReader(io.BytesIO(overlay)), 0)
-        name = b"/SealtrailVoid%d" % ix
-        paint = b"q 1 0 0 1 %.4f %.4f cm %s Do Q" % (llx, lly, name)
-        resources = generic.DictionaryObject(
-            {pdf_name("/XObject"): generic.DictionaryObject({pdf_name(name.decode()): xobj})}
+        width, height = urx - llx, ury - lly
+        size = max(7.0, min(12.0, (width - 72) / max(len(banner), 1) * 1.9))
+        layers = (
+            seals.page_overlay(width, height, watermark="VOID"),
+            compose_appearance(
+                width, height, None, (0, 0, width, height), [(36, height - 30, size, banner)]
+            ),
         )
+        xobjects = generic.DictionaryObject()
+        paint = b""
+        for k, layer in enumerate(layers):
+            name = f"/SealtrailVoid{ix}_{k}"
+            xobjects[pdf_name(name)] = writer.import_page_as_xobject(
+                PdfFileReader(io.BytesIO(layer)), 0
+            )
+            paint += b"q 1 0 0 1 %.4f %.4f cm %s Do Q\n" % (llx, lly, name.encode())
+        resources = generic.DictionaryObject({pdf_name("/XObject"): xobjects})
+        # isolate the original content's graphics state from ours
         writer.add_stream_to_page(
             ix, writer.add_object(generic.StreamObject(stream_data=b"q")), prepend=True
         )
@@ -1340,7 +1352,8 @@ class EnvelopeService:
         copies = []
         for d in docs:
             pdf = self.blobs.get(d.sha256_current)
-            void_pdf = document_timestamp(stamp_void(pdf, f"VOID: {text}"[:60]), self.signing)
+            banner = f"VOID - voided on {self.clock().date().isoformat()}: {text}"[:160]
+            void_pdf = document_timestamp(stamp_void(pdf, banner), self.signing)
             copies.append((d, self.blobs.put(void_pdf)))
         with self.engine.begin() as conn:
             row = self._lock_envelope(conn, int(row.id))

@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from evidence_chain.errors import (
-    ConflictError,
     ForbiddenError,
     RateLimitedError,
     VerificationError,
@@ -24,8 +23,9 @@ def _sign_as(envelopes: Any, mailbox: Mailbox, address: str, token: str, **kw: A
     before = len(mailbox.to(address))
     envelopes.request_code(token, CTX)
     envelopes.verify_code(token, mailbox.code(address, before), CTX)
-    return envelopes.sign(token, CTX, placements=kw.get("placements", {}),
-                          texts=kw.get("texts", {}), intent=True)
+    return envelopes.sign(
+        token, CTX, placements=kw.get("placements", {}), texts=kw.get("texts", {}), intent=True
+    )
 
 
 def test_three_parties_in_order(
@@ -50,7 +50,7 @@ def test_three_parties_in_order(
     _sign_as(envelopes, mailbox, "bob@example.test", bob, texts={bob_text: "Buyer"})
     view = _sign_as(envelopes, mailbox, "carol@example.test", carol)
     assert view.envelope_status == "completed" and view.can_download
-    name, pdf = envelopes.download(carol, CTX)
+    _name, pdf = envelopes.download(carol, CTX)
     report = envelopes.signing.validate_document(pdf)
     assert len(report.signatures) == 3, report.summary()
     assert report.all_valid, report.summary()
@@ -77,5 +77,9 @@ def test_wrong_code_five_times_locks(
     with pytest.raises(RateLimitedError):
         envelopes.verify_code(alice, real, CTX)
     assert envelopes.signer_view(alice).code_locked
-    with pytest.raises(ConflictError):
-        envelopes.withdraw(t, env["id"], None, WHO) and envelopes.withdraw(t, env["id"], None, WHO)
+    # a reminder issues a new link and lifts the lock
+    envelopes.remind(t, env["id"], WHO)
+    fresh = mailbox.token("alice@example.test", 1)
+    assert not envelopes.signer_view(fresh).code_locked
+    with pytest.raises(RateLimitedError):  # but no new code within the resend interval
+        envelopes.request_code(fresh, CTX)
