@@ -125,10 +125,16 @@ def _actor_name(actor: Any) -> str:
 
 
 def _party_key(actor: Any) -> str:
+    """Who an actor is: by email or id when given, else by name (``common_name`` is a name)."""
     if isinstance(actor, dict):
-        for key in ("email", "id", "user_id", "name", "common_name"):
+        for key in ("email", "id", "user_id"):
             if isinstance(actor.get(key), str) and actor[key]:
                 return f"{key}:{actor[key]}"
+        for key in ("name", "common_name"):
+            if isinstance(actor.get(key), str) and actor[key]:
+                return f"name:{actor[key]}"
+    if isinstance(actor, str):
+        return f"name:{actor}"
     return json.dumps(actor, ensure_ascii=False, sort_keys=True)
 
 

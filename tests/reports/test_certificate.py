@@ -144,6 +144,7 @@ def test_the_report_tells_a_judge_what_was_signed_by_whom_and_how(
     assert "INCOMPLETE - anchoring pending" in first
     assert SUBJECT in first and "采购合同 Purchase agreement 2026-17" in first
     assert PERSON in first and SEAL_NAME in first
+    assert first.count(SEAL_NAME) == 1, "the company declared and the company signing are one"
     assert "pending: no on-chain anchor" in first
     # Every page: the report id and "page x of y".
     report_id = issued.report.report_id
