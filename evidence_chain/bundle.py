@@ -268,7 +268,8 @@ def certificates_of(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]
 # --------------------------------------------------------------------------- parsing
 
 
-_STRUCTURE = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[{]|[\]}]')
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKET = re.compile(rb"[\[\]{}]")
 
 
 def _max_depth(data: bytes) -> int:
@@ -278,15 +279,14 @@ def _max_depth(data: bytes) -> int:
     exhausting the stack.
     """
     depth = deepest = 0
-    for match in _STRUCTURE.finditer(data):
-        token = match.group()
-        if token in (b"[", b"{"):
+    for match in _BRACKET.finditer(_JSON_STRING.sub(b'""', data)):
+        if match.group() in (b"[", b"{"):
             depth += 1
             if depth > deepest:
                 deepest = depth
                 if deepest > MAX_DEPTH:
                     break
-        elif token in (b"]", b"}"):
+        else:
             depth -= 1
     return deepest
 
