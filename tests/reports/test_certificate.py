@@ -312,3 +312,38 @@ def test_an_anchored_report_is_verified_against_the_chain(rig: Rig, tmp_path: Pa
     first = pdf_pages(wrong.pdf, tmp_path)[0]
     assert "FAILED" in first and "anchor.root_on_chain" in first
     assert verify_bundle(wrong.report.bundle).verdict == "INCOMPLETE"
+
+
+def test_markup_and_odd_values_in_records_are_printed_as_text(
+    app: Any, instance: Any, tenant_ref: Any, tmp_path: Path
+) -> None:
+    name = 'Eve <b>bold</b> & "quotes" 𠀋'
+    instance.ledger.append(
+        tenant_ref.id,
+        tenant_ref.public_id,
+        [
+            parse_event(
+                {
+                    "type": "party.viewed",
+                    "subject": SUBJECT,
+                    "occurred_at": "2026-11-20T08:30:00Z",
+                    "actor": {"name": name, "nested": {"deep": [1, 2]}},
+                    "data": {"ip": ["not", "a", "string"], "user_agent": None, "n": 1.5},
+                }
+            ),
+            parse_event(
+                {
+                    "type": "note",
+                    "subject": SUBJECT,
+                    "occurred_at": "2026-11-20T08:31:00Z",
+                    "actor": "plain string actor",
+                    "data": {},
+                }
+            ),
+        ],
+    )
+    instance.ledger.sign_checkpoint()
+    issued = issue(app, instance, tenant_ref)
+    text = "\n".join(pdf_pages(issued.pdf, tmp_path))
+    assert 'Eve <b>bold</b> & "quotes"' in text and "plain string actor" in text
+    assert "not recorded" in text  # the list is not taken for an IP address
