@@ -476,7 +476,7 @@ def _check_events(
             raise _Bad("events is not a non-empty list")
         if len(events) > MAX_EVENTS:
             raise _Bad(f"{len(events)} events is over the limit of {MAX_EVENTS}")
-        return f"{len(events)} events"
+        return f"{len(events)} event{'s' if len(events) > 1 else ''}"
 
     if not run.check("bundle.events", shape):
         return None
@@ -587,6 +587,8 @@ def _check_certificates(
         fingerprint = loaded.fingerprint(hashes.SHA256()).hex()
         if fingerprint != digest:
             raise _Bad(f"{where}.pem has SHA-256 {fingerprint}, the record names {digest}")
+    if len(stated) == 1:
+        return "1 certificate, named by a record and matching its SHA-256"
     return f"{len(stated)} certificates, each named by a record and matching its SHA-256"
 
 
