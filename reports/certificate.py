@@ -121,13 +121,20 @@ def _actor_name(actor: Any) -> str:
         for key in ("name", "common_name", "display_name", "email", "id", "user_id"):
             if isinstance(actor.get(key), str) and actor[key]:
                 return str(actor[key])
+        if isinstance(actor.get("api_key_prefix"), str):
+            return f"{actor.get('role') or 'API client'} (API key {actor['api_key_prefix']}...)"
     return json.dumps(actor, ensure_ascii=False, sort_keys=True)[:80]
+
+
+def _organisation(identity: Mapping[str, Any]) -> str | None:
+    value = identity.get("organization") or identity.get("organisation")
+    return str(value) if isinstance(value, str) and value else None
 
 
 def _party_key(actor: Any) -> str:
     """Who an actor is: by email or id when given, else by name (``common_name`` is a name)."""
     if isinstance(actor, dict):
-        for key in ("email", "id", "user_id"):
+        for key in ("party_id", "email", "id", "user_id", "api_key_prefix"):
             if isinstance(actor.get(key), str) and actor[key]:
                 return f"{key}:{actor[key]}"
         for key in ("name", "common_name"):
@@ -185,8 +192,10 @@ def record_auth_methods(record: Mapping[str, Any]) -> list[str]:
     rtype = str(record.get("type", ""))
     if isinstance(data, dict) and isinstance(data.get("certificate"), dict):
         out.append("digital signature (certificate)")
-    elif "code" in rtype or "otp" in rtype:
-        out.append(rtype)
+    elif rtype.endswith(("code_accepted", "code_verified", "otp_verified")):
+        out.append("one-time code accepted")
+    elif rtype.endswith("link_opened"):
+        out.append("personal signing link opened")
     return out
 
 
@@ -592,7 +601,7 @@ def _first_page(
         markup(
             p.name
             + (f" ({p.role})" if p.role else "")
-            + (f", {p.identity.get('organization')}" if p.identity.get("organization") else "")
+            + (f", {_organisation(p.identity)}" if _organisation(p.identity) else "")
         )
         for p in parties[:12]
     )
