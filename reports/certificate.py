@@ -7,8 +7,8 @@ authentication and certificates, the full timeline, the proofs, the anchor and h
 everything yourself. Every page carries the report id and "page x of y". Text outside Latin-1
 (Chinese names, seal names) is set in the CJK TrueType face the seals use.
 
-:func:`attach_bundle` embeds the bundle's exact bytes as ``evidence-bundle.json``; the caller
-then signs the result, so the signature covers the attachment too.
+:func:`signing.pades.attach_file` embeds the bundle's exact bytes as ``evidence-bundle.json``;
+the caller then signs the result, so the signature covers the attachment too.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ from signing.seals import cjk_font
 if TYPE_CHECKING:
     from evidence_chain.bundle import BundleVerdict, Check
 
-__all__ = ["BUNDLE_MIME", "ReportInfo", "attach_bundle", "render_certificate"]
+__all__ = ["BUNDLE_MIME", "ReportInfo", "render_certificate"]
 
 BUNDLE_MIME = "application/json"
 TITLE = "Certificate of evidence"
@@ -984,24 +984,3 @@ def render_certificate(
     )
     doc.build(story, canvasmaker=_numbered_canvas(info.report_id, issued))
     return buf.getvalue()
-
-
-def attach_bundle(pdf: bytes, bundle_json: bytes, name: str) -> bytes:
-    """``pdf`` with ``bundle_json`` embedded as the file ``name`` (an incremental update)."""
-    from pyhanko.pdf_utils import embed, generic
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
-    spec = embed.FileSpec(
-        file_spec_string=name,
-        file_name=name,
-        embedded_data=embed.EmbeddedFileObject.from_file_data(
-            writer, data=bundle_json, mime_type=BUNDLE_MIME
-        ),
-        description="Sealtrail evidence bundle (JSON) this certificate was drawn from",
-        af_relationship=generic.pdf_name("/Data"),
-    )
-    embed.embed_file(writer, spec)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()

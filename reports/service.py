@@ -136,8 +136,8 @@ def issue_report(
     now: dt.datetime | None = None,
 ) -> IssuedReport:
     """Issue, sign and record a certificate of evidence for one of the tenant's subjects."""
-    from reports.certificate import ReportInfo, attach_bundle, render_certificate
-    from signing.pades import SignOptions, sign_pdf
+    from reports.certificate import BUNDLE_MIME, ReportInfo, render_certificate
+    from signing.pades import SignOptions, attach_file, sign_pdf
 
     moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     bundle = build_bundle(instance, tenant, subject, now=moment)
@@ -156,7 +156,13 @@ def issue_report(
         issuer=f"{_common_name(signer.certificate.subject)} (certificate issued by "
         f"{_common_name(signer.certificate.issuer)})",
     )
-    pdf = attach_bundle(render_certificate(bundle, verdict, info), bundle_json, BUNDLE_ATTACHMENT)
+    pdf = attach_file(
+        render_certificate(bundle, verdict, info),
+        bundle_json,
+        BUNDLE_ATTACHMENT,
+        mime_type=BUNDLE_MIME,
+        description="Sealtrail evidence bundle (JSON) this certificate was drawn from",
+    )
     signed = sign_pdf(
         pdf,
         signer,

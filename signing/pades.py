@@ -851,3 +851,23 @@ def _stamp_pages(writer: IncrementalPdfFileWriter, count: int, options: SignOpti
             ix, writer.add_object(generic.StreamObject(stream_data=paint)), resources
         )
         del page_ref
+
+
+def attach_file(pdf: bytes, data: bytes, name: str, *, mime_type: str, description: str) -> bytes:
+    """``pdf`` with ``data`` embedded as the file ``name``, an incremental update (sign after)."""
+    from pyhanko.pdf_utils import embed
+
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    spec = embed.FileSpec(
+        file_spec_string=name,
+        file_name=name,
+        embedded_data=embed.EmbeddedFileObject.from_file_data(
+            writer, data=data, mime_type=mime_type
+        ),
+        description=description,
+        af_relationship=pdf_name("/Data"),
+    )
+    embed.embed_file(writer, spec)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
