@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from bench import anchoring, ingest, merkle_bench, proofs, reports, signing_bench
+from bench import anchoring, envelopes, ingest, merkle_bench, proofs, reports, signing_bench
 
 BENCHES: dict[str, Callable[[], list[str]]] = {
     "merkle": merkle_bench.run,
@@ -21,6 +21,7 @@ BENCHES: dict[str, Callable[[], list[str]]] = {
     "proofs": proofs.run,
     "anchoring": anchoring.run,
     "signing": signing_bench.run,
+    "envelopes": envelopes.run,
     "reports": reports.run,
 }
 
