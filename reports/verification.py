@@ -206,7 +206,10 @@ def _verify_bundle_bytes(
 ) -> Verification:
     from evidence_chain.verify import verify_file
 
-    verdict = verify_file(data, chain_root=chain_root)
+    try:
+        verdict = verify_file(data, chain_root=chain_root)
+    except RecursionError:
+        raise ValidationError("not an evidence bundle: the JSON is nested too deeply") from None
     return Verification(
         kind=kind,
         sha256=hashlib.sha256(data).hexdigest(),

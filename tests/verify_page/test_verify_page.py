@@ -184,9 +184,10 @@ def test_unknown_report_id_is_a_404_page(client):
         (b"", "empty.pdf", 400, "invalid_request"),
         (b'{"hello": "world"}', "x.json", 400, "invalid_request"),
         (b"{not json", "x.json", 400, "invalid_request"),
+        (b'{"a":' + b"[" * 100_000 + b"]" * 100_000 + b"}", "deep.json", 400, "invalid_request"),
         (b"%PDF-1.7\n" + b"\x00" * 300, "broken.pdf", 400, "malformed_pdf"),
     ],
-    ids=["zip", "png", "empty", "json-not-bundle", "broken-json", "broken-pdf"],
+    ids=["zip", "png", "empty", "json-not-bundle", "broken-json", "deep-json", "broken-pdf"],
 )
 def test_bad_inputs_are_clear_errors(client, data, name, status, code):
     error = assert_error(api(client, data, name), status, code)
