@@ -74,6 +74,7 @@ class Receiver:
 
     url: str
     secret: str | None = None
+    other_secrets: list[str] = field(default_factory=list)
     now: Callable[[], float] = time.time
     tolerance: int = 300
     script: list[int] = field(default_factory=list)
@@ -99,12 +100,16 @@ def receiver() -> Iterator[Receiver]:
             body = self.rfile.read(length)
             if state.delay:
                 time.sleep(state.delay)
-            ok = state.secret is not None and verify(
-                state.secret,
-                self.headers.get("Sealtrail-Signature", ""),
-                body,
-                tolerance=state.tolerance,
-                now=state.now(),
+            keys = ([state.secret] if state.secret else []) + state.other_secrets
+            ok = any(
+                verify(
+                    key,
+                    self.headers.get("Sealtrail-Signature", ""),
+                    body,
+                    tolerance=state.tolerance,
+                    now=state.now(),
+                )
+                for key in keys
             )
             with state.lock:
                 code = state.script.pop(0) if state.script else state.default

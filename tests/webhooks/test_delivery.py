@@ -25,9 +25,9 @@ def register(client: Any, auth: dict[str, str], receiver: Receiver, events: Any 
     return str(body["id"])
 
 
-def emit(instance: Any, tenant_id: int, event: str, payload: dict[str, Any]) -> None:
+def emit(instance: Any, tenant_id: int, event: str, payload: dict[str, Any], clock: Clock) -> None:
     with instance.engine.begin() as conn:
-        webhooks.enqueue(conn, tenant_id, event, payload)
+        webhooks.enqueue(conn, tenant_id, event, payload, now=clock())
 
 
 def delivery(client: Any, auth: dict[str, str], delivery_id: str) -> dict[str, Any]:
@@ -47,7 +47,7 @@ def test_receiver_verifies_the_signature_of_a_delivery(
 ) -> None:
     follow(receiver, clock)
     endpoint = register(client, auth, receiver)
-    emit(instance, tenant[0].id, "envelope.sent", ENVELOPE)
+    emit(instance, tenant[0].id, "envelope.sent", ENVELOPE, clock)
     run = service.deliver_due()
     assert (run.claimed, run.succeeded) == (1, 1)
     (got,) = receiver.received
@@ -82,7 +82,7 @@ def test_the_receiver_refuses_a_tampered_body_a_wrong_secret_and_a_stale_request
 
     follow(receiver, clock)
     register(client, auth, receiver)
-    emit(instance, tenant[0].id, "envelope.sent", ENVELOPE)
+    emit(instance, tenant[0].id, "envelope.sent", ENVELOPE, clock)
     service.deliver_due()
     (good,) = receiver.received
     headers = {k: v for k, v in good.headers.items() if k.startswith("Sealtrail")}
@@ -112,7 +112,7 @@ def test_a_rolled_back_status_change_sends_nothing(
 ) -> None:
     register(client, auth, receiver)
     with pytest.raises(RuntimeError), instance.engine.begin() as conn:
-        webhooks.enqueue(conn, tenant[0].id, "envelope.completed", ENVELOPE)
+        webhooks.enqueue(conn, tenant[0].id, "envelope.completed", ENVELOPE, now=service.clock())
         raise RuntimeError("the status change failed")
     assert service.deliver_due().claimed == 0 and receiver.received == []
     assert service.counts() == {"pending": 0, "failed": 0, "succeeded": 0, "dead": 0}
@@ -130,7 +130,7 @@ def test_500_then_200_is_retried_with_backoff(
     follow(receiver, clock)
     register(client, auth, receiver)
     receiver.script = [500, 502]
-    emit(instance, tenant[0].id, "envelope.completed", ENVELOPE)
+    emit(instance, tenant[0].id, "envelope.completed", ENVELOPE, clock)
     start = clock()
     assert service.deliver_due().failed == 1
     delivery_id = receiver.received[0].json["id"]
@@ -177,7 +177,7 @@ def test_dead_after_the_last_attempt(
     follow(receiver, clock)
     endpoint = register(client, auth, receiver)
     receiver.default = 503
-    emit(instance, tenant[0].id, "envelope.declined", ENVELOPE)
+    emit(instance, tenant[0].id, "envelope.declined", ENVELOPE, clock)
     times = []
     for _ in range(MAX_ATTEMPTS + 2):
         times.append(clock())
@@ -205,7 +205,7 @@ def test_backoff_schedule_between_attempts(
     follow(receiver, clock)
     register(client, auth, receiver)
     receiver.default = 500
-    emit(instance, tenant[0].id, "party.signed", ENVELOPE)
+    emit(instance, tenant[0].id, "party.signed", ENVELOPE, clock)
     sent_at: list[Any] = []
     for _ in range(10_000):  # step the fake clock by 0.5% of the expected wait until dead
         before = len(receiver.received)
@@ -236,7 +236,7 @@ def test_a_timeout_and_a_refused_connection_are_failures(
     svc = WebhookService.for_instance(instance, clock=clock, timeout=0.3)
     register(client, auth, receiver)
     receiver.delay = 1.0
-    emit(instance, tenant[0].id, "envelope.sent", ENVELOPE)
+    emit(instance, tenant[0].id, "envelope.sent", ENVELOPE, clock)
     assert svc.deliver_due().failed == 1
     (row,) = _rows(instance)
     assert row.status == "failed" and row.last_status_code is None
@@ -245,7 +245,7 @@ def test_a_timeout_and_a_refused_connection_are_failures(
     dead_port = client.post(
         "/api/v1/webhooks", json={"url": "http://127.0.0.1:9/none"}, headers=auth
     ).get_json()["id"]
-    emit(instance, tenant[0].id, "envelope.voided", ENVELOPE)
+    emit(instance, tenant[0].id, "envelope.voided", ENVELOPE, clock)
     svc.deliver_due()
     refused = [r for r in _rows(instance) if r.event == "envelope.voided"]
     by_endpoint = {r.endpoint_id: r for r in refused}
@@ -271,7 +271,7 @@ def test_replay_sends_the_same_payload_as_a_new_delivery(
 ) -> None:
     follow(receiver, clock)
     endpoint = register(client, auth, receiver)
-    emit(instance, tenant[0].id, "envelope.completed", ENVELOPE)
+    emit(instance, tenant[0].id, "envelope.completed", ENVELOPE, clock)
     service.deliver_due()
     original = receiver.received[0].json
     r = client.post(f"/api/v1/webhook-deliveries/{original['id']}/replay", headers=auth)
@@ -322,7 +322,7 @@ def test_subscriptions_filter_events(
     follow(receiver, clock)
     register(client, auth, receiver, events=["envelope.completed", "envelope.declined"])
     for event in ("envelope.sent", "envelope.completed", "party.signed", "envelope.declined"):
-        emit(instance, tenant[0].id, event, ENVELOPE)
+        emit(instance, tenant[0].id, event, ENVELOPE, clock)
     service.deliver_due()
     assert sorted(r.json["event"] for r in receiver.received) == [
         "envelope.completed",
@@ -348,7 +348,7 @@ def test_rotation_signs_with_the_new_secret_and_delete_stops_deliveries(
     assert new != old and new.startswith(r.get_json()["secret_prefix"])
     shown = client.get(f"/api/v1/webhooks/{endpoint}", headers=auth).get_json()
     assert "secret" not in shown and new not in json.dumps(shown)
-    emit(instance, tenant[0].id, "envelope.sent", ENVELOPE)
+    emit(instance, tenant[0].id, "envelope.sent", ENVELOPE, clock)
     service.deliver_due()
     assert not receiver.received[-1].verified  # the receiver still has the old secret
     receiver.secret = new
@@ -356,9 +356,9 @@ def test_rotation_signs_with_the_new_secret_and_delete_stops_deliveries(
     service.deliver_due()
     assert receiver.received[-1].verified
     # Deleted: queued deliveries die, new events are not queued, the endpoint is gone.
-    emit(instance, tenant[0].id, "envelope.completed", ENVELOPE)
+    emit(instance, tenant[0].id, "envelope.completed", ENVELOPE, clock)
     assert client.delete(f"/api/v1/webhooks/{endpoint}", headers=auth).status_code == 204
-    emit(instance, tenant[0].id, "envelope.voided", ENVELOPE)
+    emit(instance, tenant[0].id, "envelope.voided", ENVELOPE, clock)
     count = len(receiver.received)
     clock.advance(60)
     assert service.deliver_due().claimed == 0 and len(receiver.received) == count
@@ -399,7 +399,7 @@ def test_one_slow_endpoint_does_not_hold_a_run(
     svc = WebhookService.for_instance(instance, clock=clock, per_endpoint=3, batch=10)
     register(client, auth, receiver)
     for _ in range(8):
-        emit(instance, tenant[0].id, "party.signed", ENVELOPE)
+        emit(instance, tenant[0].id, "party.signed", ENVELOPE, clock)
     assert svc.deliver_due().claimed == 3  # at most per_endpoint of one endpoint per run
     assert svc.deliver_due().claimed == 3
     assert svc.deliver_due().claimed == 2
