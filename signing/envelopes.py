@@ -66,6 +66,8 @@ from signing.pki import Identity
 if TYPE_CHECKING:
     from flask import Flask
 
+    from evidence_chain.instance import Instance
+    from evidence_chain.scheduler import Job
     from signing.service import SigningService
 
 __all__ = [
@@ -2136,8 +2138,14 @@ class EnvelopeService:
         return f"{loaded.env.public_id}.zip", buf.getvalue()
 
 
-def scheduled_jobs(service: EnvelopeService, interval: float = 60.0) -> list[Any]:
-    """The expiry job for the scheduler (idempotent)."""
+def scheduled_jobs(instance: Instance, interval: float = 60.0) -> list[Job]:
+    """The envelope expiry job for the scheduler (idempotent; expiry is also checked lazily)."""
     from evidence_chain.scheduler import Job
 
+    def signing() -> SigningService:
+        from signing.service import SigningService
+
+        return SigningService.from_env(instance.settings, instance.engine, instance.ledger)
+
+    service = EnvelopeService(instance.settings, instance.engine, instance.ledger, signing)
     return [Job("envelope-expiry", service.expire_due, interval)]

@@ -186,3 +186,27 @@ def test_sms_and_the_outbox_command(
     assert runner.invoke(args=["outbox", "--to", "nobody@example.test"]).output.strip() == (
         "the outbox is empty"
     )
+
+
+def test_the_scheduler_job_expires_envelopes(
+    client: Any, auth: dict[str, str], contract_pdf: bytes, instance: Any
+) -> None:
+    from sqlalchemy import update
+
+    from signing.envelope_models import Envelope
+    from signing.envelopes import scheduled_jobs
+
+    env = _sent(client, auth, contract_pdf, expires_in_days=1)
+    (job,) = scheduled_jobs(instance)
+    assert job.id == "envelope-expiry" and job.func() == 0
+    table = Envelope.__table__  # type: ignore[attr-defined]
+    with instance.engine.begin() as conn:  # as if the day had passed
+        conn.execute(
+            update(table)
+            .where(table.c.public_id == env["id"])
+            .values(expires_at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1))
+        )
+    assert job.func() == 1
+    detail = client.get(f"/api/v1/envelopes/{env['id']}", headers=auth).get_json()
+    assert detail["status"] == "expired"
+    assert _events(client, auth, env["id"])[-1]["actor"] == {"role": "system", "name": "sealtrail"}
