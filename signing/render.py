@@ -46,6 +46,7 @@ DEFAULT_WIDTH = 1000
 # No page image larger than this many pixels, whatever the page's size in points: a 200-inch
 # page at full width would otherwise be a gigabyte of bitmap.
 MAX_PIXELS = 6_000_000
+MAX_SIDE = 16_384  # pixels, on either side
 # Position presets for the form that works without JavaScript.
 PRESETS = ("bottom-right", "bottom-left", "bottom-center", "top-right", "top-left", "center")
 MARGIN = 36.0  # points kept free around a preset position
@@ -132,14 +133,16 @@ def render_page(pdf: bytes, page: int, width: int) -> bytes:
                     f"page {page} does not exist; the document has {len(doc)} pages",
                     details={"page": page, "pages": len(doc)},
                 )
+            doc.init_forms()  # so that form widgets (the signatures and seals) are drawn
             pdf_page = doc[page - 1]
             try:
                 w_pt, h_pt = pdf_page.get_size()  # rotation applied: the page as shown
                 if w_pt <= 0 or h_pt <= 0:
                     raise MalformedPdfError(f"page {page} has an empty page box")
-                scale = width / w_pt
-                if (w_pt * scale) * (h_pt * scale) > MAX_PIXELS:
-                    scale = (MAX_PIXELS / (w_pt * h_pt)) ** 0.5
+                scale = min(width / w_pt, MAX_SIDE / max(w_pt, h_pt))
+                if (w_pt * scale + 1) * (h_pt * scale + 1) > MAX_PIXELS:
+                    # pdfium rounds each side up: leave room for a pixel on both.
+                    scale = (MAX_PIXELS / (w_pt * h_pt)) ** 0.5 * 0.995
                 bitmap = pdf_page.render(scale=scale, may_draw_forms=True)
                 image = bitmap.to_pil()
             finally:

@@ -69,7 +69,7 @@ RENDERER = "sealtrail.signer_pages"
 CSRF_KEY = "signer_csrf"
 MAX_UA = 512
 MAX_REASON = 2000
-MAX_TEXT = 500
+MAX_TEXT = 200
 IMAGE_WIDTHS = (480, 800, 1200, 1600)
 
 TITLES = {
@@ -217,7 +217,7 @@ def _page_model(token: str, view: SignerView) -> dict[str, Any]:
         pages = []
         for number, geo in enumerate(geometry, start=1):
             boxes = []
-            for field in view.fields:
+            for field in view.fields if view.party_status == "ready" else ():
                 if field.document != doc.n or field.anywhere or field.page != number:
                     continue
                 if field.x is None or field.y is None:
