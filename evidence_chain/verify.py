@@ -206,7 +206,7 @@ def _cn(cert: Any) -> str:
 
 
 def _check_report_signature(reader: Any, trust_roots: Sequence[bytes]) -> Check:
-    """The report's last signature: intact, valid, covering all but DSS/time-stamps, chained."""
+    """The report's one signature: intact, valid, covering all but DSS/time-stamps, chained."""
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.dss import DocumentSecurityStore
     from pyhanko_certvalidator import ValidationContext
@@ -218,7 +218,11 @@ def _check_report_signature(reader: Any, trust_roots: Sequence[bytes]) -> Check:
         return Check(name, False, f"the signatures cannot be read: {type(exc).__name__}")
     if not sigs:
         return Check(name, False, "the report is not signed")
-    emb = sigs[-1]
+    if len(sigs) > 1:
+        # A certificate of evidence carries the service's signature only: any later one
+        # would be someone signing over a changed report.
+        return Check(name, False, f"the report carries {len(sigs)} signatures; one is expected")
+    emb = sigs[0]
     try:
         given = _load_certs(trust_roots)
     except Exception as exc:
@@ -314,7 +318,7 @@ def verify_file(
     if chain_root is None and rpc_url:
         chain_root = web3_chain_root(rpc_url)
     doc_sha = hashlib.sha256(document).hexdigest() if document is not None else None
-    if b"%PDF-" in data[:1024]:
+    if data.lstrip()[:1] not in (b"{", b"[") and b"%PDF-" in data[:1024]:
         reader = _pdf_reader(data)
         checks = [_check_report_signature(reader, trust_roots)]
         try:

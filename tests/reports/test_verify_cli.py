@@ -170,6 +170,24 @@ def test_report_tampering_and_foreign_signatures_fail(
     other_root.write_bytes(other_pki.root_pem())
     assert verify(forged, "--trust", other_root).returncode == 2
 
+    # Someone signs over the service's signature (the report could have been changed).
+    from signing.pades import SignOptions, sign_pdf
+    from signing.tsa import InProcessTimeStamper
+
+    over = sign_pdf(
+        pdf,
+        other_pki.signer,
+        None,
+        [],
+        SignOptions(level="B-T", certify=False),
+        timestamper=InProcessTimeStamper(other_pki.tsa),
+    ).signed_pdf
+    countersigned = tmp_path / "countersigned.pdf"
+    countersigned.write_bytes(over)
+    run = verify(countersigned)
+    assert run.returncode == 1
+    assert "2 signatures" in lines_of(run.stdout)["report.signature"]
+
     # A signed PDF that carries no bundle is not a certificate of evidence.
     bare = tmp_path / "bare.pdf"
     bare.write_bytes(report_pdf(bundle_bytes, other_pki, attach=False))
