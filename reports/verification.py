@@ -437,23 +437,21 @@ def render_report(result: Mapping[str, Any], *, base_url: str) -> bytes:
     The file's hash, each signature and check with its result, the verdict, the time and the
     service; CJK names are drawn with the embedded CJK font of the seals.
     """
-    from xml.sax.saxutils import escape
-
     from reportlab.lib import colors
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    from signing.seals import cjk_font
+    from reports.certificate import markup
 
-    font = cjk_font()
+    font = "Helvetica"  # runs beyond Latin-1 are set in the seals' CJK font by ``markup``
     base = getSampleStyleSheet()
     body = ParagraphStyle("body", parent=base["BodyText"], fontName=font, fontSize=9, leading=12)
     small = ParagraphStyle("small", parent=body, fontSize=7.5, leading=9.5)
     mono = ParagraphStyle("mono", parent=small, fontName="Courier", fontSize=7, leading=9)
-    h1 = ParagraphStyle("h1", parent=base["Title"], fontName=font, fontSize=18, leading=22)
-    h2 = ParagraphStyle("h2", parent=base["Heading2"], fontName=font, fontSize=12, leading=15)
+    h1 = ParagraphStyle("h1", parent=base["Title"], fontName="Helvetica-Bold", fontSize=18)
+    h2 = ParagraphStyle("h2", parent=base["Heading2"], fontName="Helvetica-Bold", fontSize=12)
     verdict = str(result.get("verdict"))
     palette = {"VERIFIED": "#0a6b2d", "FAILED": "#b00020"}
     verdict_style = ParagraphStyle(
@@ -466,7 +464,7 @@ def render_report(result: Mapping[str, Any], *, base_url: str) -> bytes:
     when = str(result.get("verified_at") or _now())
 
     def p(text: Any, style: ParagraphStyle = body) -> Paragraph:
-        return Paragraph(escape(str(text)), style)
+        return Paragraph(markup(text), style)
 
     def table(rows: list[list[Any]], widths: list[float], *, header: bool = True) -> Table:
         t = Table(rows, colWidths=[w * mm for w in widths], repeatRows=1 if header else 0)
@@ -553,7 +551,7 @@ def render_report(result: Mapping[str, Any], *, base_url: str) -> bytes:
         p(
             "Signatures are validated against the certificate authority of this service; the "
             "log's proofs are recomputed from its records. Check it yourself at "
-            f"{base_url}/verify, or offline with `python -m evidence_chain.verify FILE`.",
+            f"{base_url}/verify, or offline with: python -m evidence_chain.verify FILE",
             small,
         ),
     ]
