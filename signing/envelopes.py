@@ -34,6 +34,7 @@ import io
 import math
 import re
 import secrets
+import threading
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -180,6 +181,7 @@ DEFAULT_SIZES = {
     "text": (150.0, 16.0),
 }
 EXTENSION = "sealtrail.envelopes"
+PDF_LOCK = threading.RLock()
 
 ENVELOPE = Envelope.__table__  # type: ignore[attr-defined]
 DOCUMENT = EnvelopeDocument.__table__  # type: ignore[attr-defined]
@@ -1355,7 +1357,8 @@ class EnvelopeService:
         for d in docs:
             pdf = self.blobs.get(d.sha256_current)
             banner = f"VOID - voided on {self.clock().date().isoformat()}: {text}"[:160]
-            void_pdf = document_timestamp(stamp_void(pdf, banner), self.signing)
+            with PDF_LOCK:
+                void_pdf = document_timestamp(stamp_void(pdf, banner), self.signing)
             copies.append((d, self.blobs.put(void_pdf)))
         with self.engine.begin() as conn:
             row = self._lock_envelope(conn, int(row.id))
@@ -1737,42 +1740,45 @@ class EnvelopeService:
         others_pending = [p for p in loaded.parties if p.status == "pending" and p.id != party.id]
         last = not others_pending
         service = self.signing
-        signer = service.signer_for(loaded.env.tenant_id, self._identity(party))
-        mark = self._mark(party, int(loaded.env.tenant_id))
-        results: list[dict[str, Any]] = []
-        new_docs: dict[int, tuple[str, bool]] = {}
-        signed_at = self.clock()
-        for doc in loaded.documents:
-            n = int(doc.n)
-            pdf = self.blobs.get(doc.sha256_current)
-            on_doc = [r for r in resolved if r["document"] == n]
-            if not on_doc:
-                if last:  # the archive time-stamp goes on every document at completion
-                    out = document_timestamp(pdf, service)
-                    new_docs[n] = (self.blobs.put(out), bool(doc.certified))
-                    results.append(
-                        {
-                            "n": n,
-                            "name": doc.name,
-                            "sha256_before": doc.sha256_current,
-                            "sha256_after": new_docs[n][0],
-                            "document_timestamp": True,
-                        }
-                    )
-                continue
-            res = self._sign_document(
-                service, loaded, doc, pdf, party, on_doc, mark, signer, signed_at, last
-            )
-            new_docs[n] = (self.blobs.put(res["pdf"]), res["certified"] or bool(doc.certified))
-            results.append(
-                {
-                    "n": n,
-                    "name": doc.name,
-                    "sha256_before": doc.sha256_current,
-                    "sha256_after": new_docs[n][0],
-                    **{k: v for k, v in res.items() if k != "pdf"},
-                }
-            )
+        # pyHanko and asn1crypto are not safe for concurrent use within one process (shared
+        # ASN.1 objects get corrupted), and gunicorn runs threads: one PDF operation at a time.
+        with PDF_LOCK:
+            signer = service.signer_for(loaded.env.tenant_id, self._identity(party))
+            mark = self._mark(party, int(loaded.env.tenant_id))
+            results: list[dict[str, Any]] = []
+            new_docs: dict[int, tuple[str, bool]] = {}
+            signed_at = self.clock()
+            for doc in loaded.documents:
+                n = int(doc.n)
+                pdf = self.blobs.get(doc.sha256_current)
+                on_doc = [r for r in resolved if r["document"] == n]
+                if not on_doc:
+                    if last:  # the archive time-stamp goes on every document at completion
+                        out = document_timestamp(pdf, service)
+                        new_docs[n] = (self.blobs.put(out), bool(doc.certified))
+                        results.append(
+                            {
+                                "n": n,
+                                "name": doc.name,
+                                "sha256_before": doc.sha256_current,
+                                "sha256_after": new_docs[n][0],
+                                "document_timestamp": True,
+                            }
+                        )
+                    continue
+                res = self._sign_document(
+                    service, loaded, doc, pdf, party, on_doc, mark, signer, signed_at, last
+                )
+                new_docs[n] = (self.blobs.put(res["pdf"]), res["certified"] or bool(doc.certified))
+                results.append(
+                    {
+                        "n": n,
+                        "name": doc.name,
+                        "sha256_before": doc.sha256_current,
+                        "sha256_after": new_docs[n][0],
+                        **{k: v for k, v in res.items() if k != "pdf"},
+                    }
+                )
         with self.engine.begin() as conn:
             # Compare-and-set on the version: another party of a parallel group may have
             # signed while we worked; then our signatures sit on stale bytes: start again.
