@@ -288,7 +288,11 @@ def test_void_keeps_the_original_and_issues_a_void_copy(
     assert text.count(": duplicate of lease 6") == 2  # the banner on both pages
     assert text.count("VOID - voided on") == 2
     report = envelopes.signing.validate_document(void.data)
-    assert report.doc_timestamps, report.summary()
+    # the archive time-stamp of completion and the VOID copy's own, both intact
+    assert len(report.doc_timestamps) == 2, report.summary()
+    # the stamped pages are a change the signatures do not allow: the copy is not the contract
+    assert not report.all_valid
+    assert all(s.intact for s in report.signatures)
     original = client.get(
         f"/api/v1/envelopes/{env['id']}/documents/1?version=original", headers=auth
     )
