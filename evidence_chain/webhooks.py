@@ -20,6 +20,7 @@ endpoint's public id; it is shown once, at creation or rotation.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -761,7 +762,7 @@ class WebhookService:
                     select(ATTEMPT).where(ATTEMPT.c.delivery_id == row.id).order_by(ATTEMPT.c.id)
                 )
             )
-        return DeliveryView(**{**view.__dict__, "attempt_log": attempts})
+        return dataclasses.replace(view, attempt_log=attempts)
 
     def replay(self, tenant_id: int, public_id: str) -> DeliveryView:
         """Queue a new delivery of the same event and payload, recording what it replays."""
