@@ -108,4 +108,3 @@ class EnvelopeField(SQLModel, table=True):
     anywhere: bool = False
     label: str | None = Field(default=None, max_length=200)
     value: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
-

@@ -35,7 +35,7 @@ class Mailbox:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
-            self.messages.append(msg)  # type: ignore[arg-type]
+            self.messages.append(msg)
         return "250 OK"
 
     def to(self, address: str) -> list[EmailMessage]:

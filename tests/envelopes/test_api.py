@@ -99,7 +99,7 @@ def test_bad_specs_are_400(
 def test_bad_parties_and_fields_are_400(
     client: Any, auth: dict[str, str], contract_pdf: bytes
 ) -> None:
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"email": None}, "email or a phone"),
         ({"email": "not-an-address"}, "email"),
         ({"kind": "organisation"}, "seal"),
@@ -297,3 +297,14 @@ def test_void_keeps_the_original_and_issues_a_void_copy(
         f"/api/v1/envelopes/{env['id']}/documents/1?version=original", headers=auth
     )
     assert original.data == contract_pdf
+
+
+def test_openapi_lists_the_envelope_api(client: Any) -> None:
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert set(paths["/api/v1/envelopes"]) == {"get", "post"}
+    assert set(paths["/api/v1/envelopes/{id}"]) == {"get", "delete"}
+    for action in ("send", "remind", "withdraw", "void"):
+        assert "post" in paths[f"/api/v1/envelopes/{{id}}/{action}"]
+    doc = paths["/api/v1/envelopes/{id}/documents/{n}"]["get"]
+    versions = next(p for p in doc["parameters"] if p["name"] == "version")
+    assert versions["schema"]["enum"] == ["current", "original", "void"]
