@@ -96,6 +96,10 @@
       note.classList.add("is-placed");
     }
     chip.setAttribute("data-placed", "yes");
+    var tray = document.getElementById("tray");
+    if (tray && !tray.querySelector(".chip")) {
+      tray.querySelector(".tray-help").textContent = "Placed. Drag it on the page to move it.";
+    }
   }
 
   function pageAt(doc, x, y) {
