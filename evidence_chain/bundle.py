@@ -24,7 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from evidence_chain import merkle
-from evidence_chain.canonical import canonicalize, parse_json
+from evidence_chain.canonical import canonicalize, nesting_depth, parse_json
 from evidence_chain.errors import (
     CanonicalizationError,
     EvidenceError,
@@ -268,29 +268,6 @@ def certificates_of(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]
 # --------------------------------------------------------------------------- parsing
 
 
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
-_BRACKET = re.compile(rb"[\[\]{}]")
-
-
-def _max_depth(data: bytes) -> int:
-    """The deepest nesting of arrays and objects (strings skipped), before any parsing.
-
-    The JSON parser recurses in C; refusing deep input first keeps a hostile file from
-    exhausting the stack.
-    """
-    depth = deepest = 0
-    for match in _BRACKET.finditer(_JSON_STRING.sub(b'""', data)):
-        if match.group() in (b"[", b"{"):
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest > MAX_DEPTH:
-                    break
-        else:
-            depth -= 1
-    return deepest
-
-
 def parse_bundle(data: bytes) -> dict[str, Any]:
     """Parse a bundle's JSON bytes; ValidationError ("not an evidence bundle ...") otherwise."""
     if len(data) > MAX_BUNDLE_BYTES:
@@ -298,7 +275,7 @@ def parse_bundle(data: bytes) -> dict[str, Any]:
             f"not an evidence bundle: {len(data)} bytes is over the {MAX_BUNDLE_BYTES} limit",
             details={"size": len(data), "limit": MAX_BUNDLE_BYTES},
         )
-    depth = _max_depth(data)
+    depth = nesting_depth(data.decode("utf-8", "replace"), MAX_DEPTH)
     if depth > MAX_DEPTH:
         raise ValidationError(
             f"not an evidence bundle: JSON nested {depth} levels deep (limit {MAX_DEPTH})",

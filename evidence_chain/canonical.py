@@ -18,7 +18,14 @@ from typing import Any
 
 from evidence_chain.errors import CanonicalizationError
 
-__all__ = ["MAX_SAFE_INTEGER", "canonicalize", "format_number", "parse_json"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_SAFE_INTEGER",
+    "canonicalize",
+    "format_number",
+    "nesting_depth",
+    "parse_json",
+]
 
 MAX_SAFE_INTEGER = 2**53
 """Largest integer magnitude accepted: beyond it not every integer is a distinct double."""
@@ -259,7 +266,33 @@ def _find_invalid(value: object) -> _Reject | None:
     return None
 
 
-def parse_json(text: bytes | str) -> object:
+MAX_DEPTH = 128
+"""Deepest nesting of arrays and objects :func:`parse_json` accepts by default."""
+
+_JSON_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def nesting_depth(text: str, limit: int = MAX_DEPTH) -> int:
+    """The deepest nesting of arrays and objects in JSON text (strings skipped), before parsing.
+
+    The JSON parser recurses in C; measuring first keeps a hostile body from exhausting the
+    stack. Counting stops once ``limit`` is exceeded.
+    """
+    depth = deepest = 0
+    for match in _BRACKET.finditer(_JSON_STRING.sub('""', text)):
+        if match.group() in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    break
+        else:
+            depth -= 1
+    return deepest
+
+
+def parse_json(text: bytes | str, *, max_depth: int = MAX_DEPTH) -> object:
     """Parse strict JSON (UTF-8): no duplicate keys, no NaN/Infinity, no numbers a double loses.
 
     Integers up to ``2**53`` in magnitude become ``int``; larger integer literals become
@@ -267,7 +300,8 @@ def parse_json(text: bytes | str) -> object:
     otherwise, so nothing is silently rounded and canonical output always parses back.
 
     Raises :class:`CanonicalizationError` with the path of the offending value, or with the
-    line and column when the text is not JSON at all.
+    line and column when the text is not JSON at all, or when it nests deeper than
+    ``max_depth``.
     """
     if isinstance(text, bytes | bytearray):
         try:
@@ -277,6 +311,12 @@ def parse_json(text: bytes | str) -> object:
                 f"$: body is not valid UTF-8 (byte {exc.start})",
                 details={"path": "$", "reason": "not UTF-8", "offset": exc.start},
             ) from None
+    depth = nesting_depth(text, max_depth)
+    if depth > max_depth:
+        raise CanonicalizationError(
+            f"$: JSON nested more than {max_depth} levels deep",
+            details={"path": "$", "reason": "too deep", "limit": max_depth},
+        )
     invalid = False
 
     def pairs_hook(pairs: list[tuple[str, Any]]) -> object:

@@ -282,3 +282,17 @@ def test_fast_path_declines_what_it_cannot_encode() -> None:
     assert not _plain({"a": 2**53 + 1})
     assert not _plain({1: "a"})
     assert canonicalize({"\U0001f600": 1, "\ufb33": 2}) == '{"\U0001f600":1,"\ufb33":2}'.encode()
+
+
+def test_parse_json_refuses_deep_nesting_before_the_parser_recurses() -> None:
+    """A hostile body nested far deeper than any record is refused with a clear error."""
+    from evidence_chain.canonical import MAX_DEPTH, nesting_depth
+
+    deep = "[" * 200_000 + "]" * 200_000
+    with pytest.raises(CanonicalizationError, match="nested more than 128 levels"):
+        parse_json(deep)
+    ok = "[" * MAX_DEPTH + "]" * MAX_DEPTH
+    assert nesting_depth(ok) == MAX_DEPTH
+    assert parse_json(ok) is not None
+    # Brackets inside strings (escaped quotes included) do not count.
+    assert nesting_depth('{"a": "[[[\\"[[", "b": [[1]]}') == 3
