@@ -132,6 +132,9 @@ def default_jobs(instance: Instance) -> list[Job]:
         ]
     # Jobs of the other domain modules are added here, one line each.
     jobs += webhooks.scheduled_jobs(instance)
+    from signing import envelopes  # imported here: the signing layer builds on this module
+
+    jobs += envelopes.scheduled_jobs(instance)
     return jobs
 
 

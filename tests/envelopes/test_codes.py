@@ -193,11 +193,11 @@ def test_the_scheduler_job_expires_envelopes(
 ) -> None:
     from sqlalchemy import update
 
+    from evidence_chain.scheduler import default_jobs
     from signing.envelope_models import Envelope
-    from signing.envelopes import scheduled_jobs
 
     env = _sent(client, auth, contract_pdf, expires_in_days=1)
-    (job,) = scheduled_jobs(instance)
+    job = {job.id: job for job in default_jobs(instance)}["envelope-expiry"]
     assert job.id == "envelope-expiry" and job.func() == 0
     table = Envelope.__table__  # type: ignore[attr-defined]
     with instance.engine.begin() as conn:  # as if the day had passed
