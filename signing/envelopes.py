@@ -34,7 +34,6 @@ import io
 import math
 import re
 import secrets
-import threading
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -62,6 +61,7 @@ from evidence_chain.notify import Message, Notifier, notifier_for
 from evidence_chain.tenants import TenantRef
 from signing.envelope_models import Envelope, EnvelopeDocument, EnvelopeField, EnvelopeParty
 from signing.models import Seal
+from signing.pades import PDF_LOCK
 from signing.pki import Identity
 
 if TYPE_CHECKING:
@@ -181,7 +181,6 @@ DEFAULT_SIZES = {
     "text": (150.0, 16.0),
 }
 EXTENSION = "sealtrail.envelopes"
-PDF_LOCK = threading.RLock()
 
 ENVELOPE = Envelope.__table__  # type: ignore[attr-defined]
 DOCUMENT = EnvelopeDocument.__table__  # type: ignore[attr-defined]
@@ -1740,8 +1739,8 @@ class EnvelopeService:
         others_pending = [p for p in loaded.parties if p.status == "pending" and p.id != party.id]
         last = not others_pending
         service = self.signing
-        # pyHanko and asn1crypto are not safe for concurrent use within one process (shared
-        # ASN.1 objects get corrupted), and gunicorn runs threads: one PDF operation at a time.
+        # One PDF operation at a time per process (see signing.pades.PDF_LOCK); held across
+        # the party's documents so its certificate and signatures are made together.
         with PDF_LOCK:
             signer = service.signer_for(loaded.env.tenant_id, self._identity(party))
             mark = self._mark(party, int(loaded.env.tenant_id))

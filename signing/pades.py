@@ -34,9 +34,13 @@ import hashlib
 import io
 import logging
 import math
-from collections.abc import Sequence
+import re
+import threading
+import zlib
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from functools import wraps
+from typing import Any, Literal, TypeVar, cast
 
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
@@ -92,6 +96,28 @@ __all__ = [
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 MAX_SEAL_BYTES = 5 * 1024 * 1024
 MAX_SEAL_PIXELS = 4096 * 4096
+
+
+PDF_LOCK = threading.RLock()
+"""One PDF operation at a time per process.
+
+pyHanko and asn1crypto share lazily parsed ASN.1 objects (certificates, algorithm
+identifiers) that concurrent threads corrupt, and gunicorn workers run threads: every
+signing, validating or PDF-writing entry point holds this lock.
+"""
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def serialised(func: _F) -> _F:
+    """Run ``func`` under :data:`PDF_LOCK`."""
+
+    @wraps(func)
+    def locked(*args: Any, **kwargs: Any) -> Any:
+        with PDF_LOCK:
+            return func(*args, **kwargs)
+
+    return cast(_F, locked)
 
 
 class _OfflineRevinfoNotice(logging.Filter):
@@ -246,6 +272,40 @@ class SignResult:
 
 # --- input checks --------------------------------------------------------------------------
 
+_STREAM = re.compile(rb"stream\r?\n")
+INFLATE_FLOOR = 32 * 1024 * 1024
+INFLATE_RATIO = 20
+
+
+def check_inflation(data: bytes, budget: int | None = None) -> None:
+    """Refuse a PDF whose Flate streams inflate to more than ``budget`` bytes in all.
+
+    A compression bomb (a few kilobytes that inflate to gigabytes, typically an object
+    stream the parser must read) is caught here, before any parser holds the inflated bytes:
+    each stream is inflated in bounded chunks and the output discarded. The default budget is
+    the larger of 32 MiB and 20 times the file's size.
+    """
+    limit = budget if budget is not None else max(INFLATE_FLOOR, INFLATE_RATIO * len(data))
+    total = 0
+    for match in _STREAM.finditer(data):
+        inflater = zlib.decompressobj()
+        pos = match.end()
+        try:
+            while not inflater.eof and pos < len(data):
+                pending = data[pos : pos + 65536]
+                pos += 65536
+                while pending and not inflater.eof:
+                    total += len(inflater.decompress(pending, 1 << 20))
+                    if total > limit:
+                        raise MalformedPdfError(
+                            f"the PDF's streams inflate to more than {limit} bytes "
+                            "(a compression bomb?)",
+                            details={"limit": limit},
+                        )
+                    pending = inflater.unconsumed_tail
+        except zlib.error:
+            continue  # not a Flate stream (or not a stream at all): nothing to inflate
+
 
 def check_pdf(pdf: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> PdfFileReader:
     """Refuse oversized, non-PDF, encrypted or unparsable input; return a reader otherwise."""
@@ -257,10 +317,13 @@ def check_pdf(pdf: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> PdfFileReader:
     # PDF 32000 7.5.2 lets the header sit anywhere in the first 1024 bytes
     if b"%PDF-" not in pdf[:1024]:
         raise NotAPdfError("the file is not a PDF (no %PDF- header)")
+    check_inflation(pdf)
     try:
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
     except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
         raise MalformedPdfError(f"the PDF cannot be read: {exc}") from exc
+    except RecursionError:
+        raise MalformedPdfError("the PDF is nested too deeply to be read") from None
     if reader.encrypted:
         raise EncryptedPdfError("encrypted PDFs cannot be signed; remove the password first")
     try:
@@ -642,6 +705,7 @@ def _unique_field_name(reader: PdfFileReader) -> str:
     return f"Signature{n}"
 
 
+@serialised
 def sign_pdf(
     pdf: bytes,
     signer: SignerIdentity,
@@ -853,6 +917,7 @@ def _stamp_pages(writer: IncrementalPdfFileWriter, count: int, options: SignOpti
         del page_ref
 
 
+@serialised
 def attach_file(pdf: bytes, data: bytes, name: str, *, mime_type: str, description: str) -> bytes:
     """``pdf`` with ``data`` embedded as the file ``name``, an incremental update (sign after)."""
     from pyhanko.pdf_utils import embed

@@ -34,7 +34,7 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus, TimestampSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 
-from signing.pades import DEFAULT_MAX_BYTES, check_pdf
+from signing.pades import DEFAULT_MAX_BYTES, check_pdf, serialised
 
 __all__ = [
     "DocTimestampReport",
@@ -239,6 +239,7 @@ def _dss_covers(dss: DocumentSecurityStore | None, cert: asn1_x509.Certificate) 
 # --- entry point -------------------------------------------------------------------------
 
 
+@serialised
 def validate_pdf(
     pdf: bytes,
     trust_roots: Sequence[x509.Certificate | asn1_x509.Certificate] = (),
