@@ -196,19 +196,34 @@ class Ledger:
         receipt, or raises ConflictError if the body differs. The transaction commits before
         this returns, so every receipt returned is durable.
         """
-        # Only an event with an idempotency key needs the fingerprint of what was sent.
-        fingerprints = [
-            request_fingerprint(ev, i) if ev.idempotency_key is not None else b""
-            for i, ev in enumerate(events)
-        ]
         try:
             with self.engine.begin() as conn:
-                return self._append(conn, tenant_id, tenant_public_id, events, fingerprints)
+                return self.append_in(conn, tenant_id, tenant_public_id, events)
         except DbIntegrityError as exc:  # pragma: no cover - guarded by the sequencing lock
             raise ConflictError(
                 "the events conflict with stored ones; retry the request",
                 details={"reason": str(exc.orig)},
             ) from None
+
+    def append_in(
+        self,
+        conn: Connection,
+        tenant_id: int,
+        tenant_public_id: str,
+        events: Sequence[EventInput],
+    ) -> list[Receipt]:
+        """Append events inside the caller's transaction, so they commit with its other writes.
+
+        The receipts are durable only once the caller commits; until then the sequencer is
+        held (a row lock on PostgreSQL, the write lock on SQLite), so keep the transaction
+        short: no signing or network calls inside it.
+        """
+        # Only an event with an idempotency key needs the fingerprint of what was sent.
+        fingerprints = [
+            request_fingerprint(ev, i) if ev.idempotency_key is not None else b""
+            for i, ev in enumerate(events)
+        ]
+        return self._append(conn, tenant_id, tenant_public_id, events, fingerprints)
 
     def _append(
         self,

@@ -591,10 +591,10 @@ class EnvelopeService:
     ) -> str:
         """Append one evidence event of the envelope in the caller's transaction.
 
-        Atomicity: the ledger's sequencer runs inside this same transaction (the
-        ``Ledger._append`` step of ``Ledger.append``), so a state change and its event commit
-        together or not at all; nothing is acknowledged before the commit, and a retried
-        request simply finds the state it left (or repeats the whole step).
+        Atomicity: the ledger's sequencer runs inside this same transaction
+        (``Ledger.append_in``), so a state change and its event commit together or not at
+        all; nothing is acknowledged before the commit, and a retried request simply finds
+        the state it left (or repeats the whole step).
         """
         body = {
             "envelope": loaded.env.public_id,
@@ -611,8 +611,8 @@ class EnvelopeService:
                 "data": body,
             }
         )
-        (receipt,) = self.ledger._append(
-            conn, int(loaded.env.tenant_id), loaded.tenant_public_id, [event], [b""]
+        (receipt,) = self.ledger.append_in(
+            conn, int(loaded.env.tenant_id), loaded.tenant_public_id, [event]
         )
         return receipt.event_id
 
