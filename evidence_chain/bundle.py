@@ -194,13 +194,35 @@ def _doc_hash(value: Any) -> str | None:
     return None
 
 
+def document_mentions(event_type: str, data: Mapping[str, Any]) -> list[tuple[str, str, Any]]:
+    """The ``(sha256, role, name)`` of every document one record's ``data`` names.
+
+    ``sha256_before`` (role ``original``), ``sha256_after`` (``signed``), ``sha256`` (role
+    ``data.role``, else ``final``/``void``/``document`` from the event type) and every
+    ``documents[*].sha256`` (role and name from the item), in that order. Only lowercase 64-hex
+    values count. The bundle and the service's document index both use this one rule.
+    """
+    found: list[tuple[Any, str, Any]] = [
+        (data.get("sha256_before"), "original", None),
+        (data.get("sha256_after"), "signed", None),
+        (data.get("sha256"), _role_of(event_type, data), data.get("name")),
+    ]
+    items = data.get("documents")
+    if isinstance(items, list):
+        found += [
+            (item.get("sha256"), _role_of("", item), item.get("name"))
+            for item in items
+            if isinstance(item, Mapping)
+        ]
+    return [
+        (digest, role, name) for sha, role, name in found if (digest := _doc_hash(sha)) is not None
+    ]
+
+
 def documents_of(records: Sequence[tuple[int, Mapping[str, Any]]]) -> list[dict[str, Any]]:
     """The documents named by a subject's records, given as ``(leaf_index, record)`` pairs.
 
-    From each record's ``data``: ``sha256_before`` (role ``original``), ``sha256_after``
-    (``signed``), ``sha256`` (role ``data.role``, else ``final``/``void``/``document`` from the
-    event type) and every ``documents[*].sha256`` (role and name from the item). Only lowercase
-    64-hex values count. Order: record order, then the order above.
+    Each record contributes :func:`document_mentions` of its ``data``, in record order.
     """
     out: list[dict[str, Any]] = []
     for leaf_index, record in records:
@@ -208,26 +230,9 @@ def documents_of(records: Sequence[tuple[int, Mapping[str, Any]]]) -> list[dict[
         if not isinstance(data, Mapping):
             continue
         event_type = record.get("type")
-        found: list[tuple[Any, str, Any]] = [
-            (data.get("sha256_before"), "original", None),
-            (data.get("sha256_after"), "signed", None),
-            (
-                data.get("sha256"),
-                _role_of(event_type if isinstance(event_type, str) else "", data),
-                data.get("name"),
-            ),
-        ]
-        items = data.get("documents")
-        if isinstance(items, list):
-            found += [
-                (item.get("sha256"), _role_of("", item), item.get("name"))
-                for item in items
-                if isinstance(item, Mapping)
-            ]
-        for sha, role, name in found:
-            digest = _doc_hash(sha)
-            if digest is None:
-                continue
+        for digest, role, name in document_mentions(
+            event_type if isinstance(event_type, str) else "", data
+        ):
             out.append(
                 {
                     "sha256": digest,

@@ -20,6 +20,7 @@ from sqlalchemy import BigInteger, Column, Engine, LargeBinary, select
 from sqlmodel import Field, SQLModel
 
 from evidence_chain import merkle
+from evidence_chain.bundle import document_mentions
 from evidence_chain.canonical import canonicalize
 from evidence_chain.errors import EvidenceError, ValidationError, VerificationError
 from evidence_chain.models import LedgerEntry, Tenant
@@ -38,7 +39,6 @@ __all__ = [
 ]
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
-MAX_ROLE = 40
 MAX_DOCUMENTS = 100
 """At most this many ``documents[*]`` entries of one event are indexed (events are 1 MiB max)."""
 MAX_HITS = 50
@@ -63,27 +63,8 @@ ENTRY = LedgerEntry.__table__  # type: ignore[attr-defined]
 TENANT = Tenant.__table__  # type: ignore[attr-defined]
 
 
-def _hex(value: Any) -> bytes | None:
-    # Lowercase only, as the evidence bundle counts them (evidence_chain.bundle.documents_of).
-    if isinstance(value, str) and HEX64.match(value):
-        return bytes.fromhex(value)
-    return None
-
-
-def _role(event_type: str, data: Mapping[str, Any]) -> str:
-    """The role of a ``sha256``/``documents[*]`` hash: the same rule as the bundle's."""
-    role = data.get("role")
-    if isinstance(role, str) and 0 < len(role) <= MAX_ROLE:
-        return role
-    if event_type.endswith(("completed", "complete", "finalized", "finalised")):
-        return "final"
-    if event_type.endswith(("voided", "void", "cancelled", "canceled")):
-        return "void"
-    return "document"
-
-
 def document_refs(data: Any, event_type: str = "") -> list[tuple[bytes, str]]:
-    """The (sha256, role) pairs an event's ``data`` names; malformed hashes are ignored.
+    """The distinct (sha256, role) pairs an event's ``data`` names (the bundle's rule).
 
     Cheap for events that name no document: four key lookups on a dict, nothing else.
     """
@@ -96,24 +77,14 @@ def document_refs(data: Any, event_type: str = "") -> list[tuple[bytes, str]]:
         and "documents" not in data
     ):
         return []
-    refs: list[tuple[bytes, str]] = []
-    seen: set[tuple[bytes, str]] = set()
-
-    def add(value: Any, role: str) -> None:
-        digest = _hex(value)
-        if digest is not None and (digest, role) not in seen:
-            seen.add((digest, role))
-            refs.append((digest, role))
-
-    add(data.get("sha256_before"), "original")
-    add(data.get("sha256_after"), "signed")
-    if "sha256" in data:
-        add(data["sha256"], _role(event_type, data))
     documents = data.get("documents")
-    if isinstance(documents, list):
-        for item in documents[:MAX_DOCUMENTS]:
-            if isinstance(item, dict):
-                add(item.get("sha256"), _role("", item))
+    if isinstance(documents, list) and len(documents) > MAX_DOCUMENTS:
+        data = {**data, "documents": documents[:MAX_DOCUMENTS]}
+    refs: list[tuple[bytes, str]] = []
+    for digest, role, _name in document_mentions(event_type, data):
+        ref = (bytes.fromhex(digest), role)
+        if ref not in refs:
+            refs.append(ref)
     return refs
 
 
