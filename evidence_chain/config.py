@@ -91,6 +91,8 @@ class Settings:
     smtp_password: str | None = field(default=None, repr=False)
     smtp_from: str = "Sealtrail <no-reply@sealtrail.invalid>"
     smtp_starttls: bool = False
+    webhook_allow_private: bool = False
+    session_key: str | None = field(default=None, repr=False)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -184,6 +186,8 @@ def load_settings(env: Mapping[str, Any] | None = None) -> Settings:
         smtp_port=_env_int(source, "EVIDENCE_SMTP_PORT", 25),
         smtp_user=str(source.get("EVIDENCE_SMTP_USER") or "") or None,
         smtp_password=str(source.get("EVIDENCE_SMTP_PASSWORD") or "") or None,
+        session_key=str(source.get("EVIDENCE_SESSION_KEY") or "") or None,
         smtp_from=str(source.get("EVIDENCE_SMTP_FROM") or "Sealtrail <no-reply@sealtrail.invalid>"),
         smtp_starttls=_env_bool(source, "EVIDENCE_SMTP_STARTTLS", False),
+        webhook_allow_private=_env_bool(source, "EVIDENCE_WEBHOOK_ALLOW_PRIVATE", False),
     )

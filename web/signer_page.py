@@ -43,6 +43,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
 from evidence_chain.errors import (
+    ConfigurationError,
     EvidenceError,
     ForbiddenError,
     NotFoundError,
@@ -497,8 +498,15 @@ def download(token: str) -> Response:
 def init_app(app: Flask) -> None:
     """Register this module's routes, the session's key and cookie settings."""
     if not app.secret_key:
-        home = app.config["SEALTRAIL_SETTINGS"].home
-        app.secret_key = load_or_create_secret_key(Path(home) / "session.key")
+        # Several hosts behind a load balancer share EVIDENCE_SESSION_KEY; one host keeps its
+        # own key file.
+        settings = app.config["SEALTRAIL_SETTINGS"]
+        if settings.session_key:
+            if len(settings.session_key) < 32:
+                raise ConfigurationError("EVIDENCE_SESSION_KEY must be at least 32 characters")
+            app.secret_key = settings.session_key.encode()
+        else:
+            app.secret_key = load_or_create_secret_key(Path(settings.home) / "session.key")
     if type(app.session_interface) is SecureCookieSessionInterface:
         app.session_interface = SignerSessionInterface()
     app.register_blueprint(bp)

@@ -8,6 +8,7 @@ import re
 import stat
 from typing import Any
 
+import pytest
 from PIL import Image
 
 from tests.signer_page.conftest import latest_code
@@ -293,3 +294,18 @@ def test_decline_needs_reason_and_confirmation(
     assert "Wrong price" in str(declined[-1])
     # The envelope is finished: the link no longer works.
     assert client.get(f"/sign/{token}").status_code == 410
+
+
+def test_a_shared_session_key_from_the_environment_signs_the_cookies(settings: Any) -> None:
+    """Hosts behind one load balancer share EVIDENCE_SESSION_KEY; no key file is written then."""
+    import dataclasses
+
+    from app import create_app
+    from evidence_chain.errors import ConfigurationError
+
+    shared = "k" * 40
+    app = create_app(dataclasses.replace(settings, session_key=shared))
+    assert app.secret_key == shared.encode()
+    assert not (settings.home / "session.key").exists()
+    with pytest.raises(ConfigurationError, match="at least 32"):
+        create_app(dataclasses.replace(settings, session_key="short"))
