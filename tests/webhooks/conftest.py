@@ -1,7 +1,10 @@
 """Fixtures for webhooks: a real HTTP receiver that checks signatures, a fake clock, tenants.
 
 The receiver verifies every request with the snippet published in docs/webhooks.md (extracted
-and executed here), so the documented verification is the one the tests rely on.
+and executed here), so the documented verification is the one the tests rely on. Receivers
+listen on loopback addresses, so the instance here allows private webhook targets
+(``EVIDENCE_WEBHOOK_ALLOW_PRIVATE``); a test module overrides ``allow_private`` to check the
+default, which refuses them.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,6 +23,7 @@ from typing import Any
 
 import pytest
 
+from evidence_chain.config import Settings
 from evidence_chain.tenants import TenantRef, create_tenant
 from evidence_chain.webhooks import WebhookService
 
@@ -89,8 +94,20 @@ class Receiver:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    """A receiver on a free local port; it verifies with ``receiver.secret`` once set."""
+def allow_private() -> bool:
+    """The instance's ``EVIDENCE_WEBHOOK_ALLOW_PRIVATE``: on, as the receivers are local."""
+    return True
+
+
+@pytest.fixture
+def settings(settings: Settings, allow_private: bool) -> Settings:
+    """The shared test settings, with ``EVIDENCE_WEBHOOK_ALLOW_PRIVATE`` set as asked."""
+    return settings.with_overrides(webhook_allow_private=allow_private)
+
+
+@contextmanager
+def serve(host: str = "127.0.0.1", port: int = 0) -> Generator[Receiver, None, None]:
+    """Run a receiver on ``host:port`` (a free port by default) until the block ends."""
     verify = docs_verifier()
     state = Receiver(url="")
 
@@ -129,14 +146,23 @@ def receiver() -> Iterator[Receiver]:
         def log_message(self, format: str, *args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/sealtrail"
-    yield state
-    server.shutdown()
-    server.server_close()
+    state.url = f"http://{host}:{server.server_address[1]}/hooks/sealtrail"
+    try:
+        yield state
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A receiver on a free local port; it verifies with ``receiver.secret`` once set."""
+    with serve() as state:
+        yield state
 
 
 @pytest.fixture

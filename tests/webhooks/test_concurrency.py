@@ -26,7 +26,9 @@ def test_two_concurrent_jobs_send_each_delivery_once(
 ) -> None:
     first = WebhookService.for_instance(instance, clock=clock, batch=7, per_endpoint=100)
     other_engine = db.make_engine(instance.settings.database_url)
-    second = WebhookService(other_engine, first.master, clock=clock, batch=7, per_endpoint=100)
+    second = WebhookService(
+        other_engine, first.master, clock=clock, batch=7, per_endpoint=100, allow_private=True
+    )
     for n in range(3):
         _, secret = first.create_endpoint(tenant[0].id, f"{receiver.url}/{n}", "*")
         receiver.other_secrets.append(secret)
@@ -74,7 +76,7 @@ def test_a_leased_delivery_is_left_alone_until_the_lease_expires(
     instance: Any, tenant: Any, receiver: Receiver, clock: Clock
 ) -> None:
     first = WebhookService.for_instance(instance, clock=clock)
-    second = WebhookService(instance.engine, first.master, clock=clock)
+    second = WebhookService(instance.engine, first.master, clock=clock, allow_private=True)
     _, receiver.secret = first.create_endpoint(tenant[0].id, receiver.url, "*")
     queue(instance, tenant[0].id, 2, clock)
     with instance.engine.connect() as conn:
