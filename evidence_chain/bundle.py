@@ -198,9 +198,11 @@ def document_mentions(event_type: str, data: Mapping[str, Any]) -> list[tuple[st
     """The ``(sha256, role, name)`` of every document one record's ``data`` names.
 
     ``sha256_before`` (role ``original``), ``sha256_after`` (``signed``), ``sha256`` (role
-    ``data.role``, else ``final``/``void``/``document`` from the event type) and every
-    ``documents[*].sha256`` (role and name from the item), in that order. Only lowercase 64-hex
-    values count. The bundle and the service's document index both use this one rule.
+    ``data.role``, else ``final``/``void``/``document`` from the event type), then for every
+    item of ``documents``: ``sha256`` (the item's role, else from the event type),
+    ``sha256_before`` (``before``) and ``sha256_after`` (``signed``, or ``time-stamped`` when
+    the item says ``document_timestamp``), with the item's name; in that order. Only lowercase
+    64-hex values count. The bundle and the service's document index both use this one rule.
     """
     found: list[tuple[Any, str, Any]] = [
         (data.get("sha256_before"), "original", None),
@@ -209,11 +211,15 @@ def document_mentions(event_type: str, data: Mapping[str, Any]) -> list[tuple[st
     ]
     items = data.get("documents")
     if isinstance(items, list):
-        found += [
-            (item.get("sha256"), _role_of("", item), item.get("name"))
-            for item in items
-            if isinstance(item, Mapping)
-        ]
+        for item in items:
+            if not isinstance(item, Mapping):
+                continue
+            after = "time-stamped" if item.get("document_timestamp") is True else "signed"
+            found += [
+                (item.get("sha256"), _role_of(event_type, item), item.get("name")),
+                (item.get("sha256_before"), "before", item.get("name")),
+                (item.get("sha256_after"), after, item.get("name")),
+            ]
     return [
         (digest, role, name) for sha, role, name in found if (digest := _doc_hash(sha)) is not None
     ]

@@ -1,7 +1,8 @@
 """The document-hash index: which log entries name a document, found by its SHA-256.
 
 An event names documents through its ``data`` keys ``sha256_before`` (the original a signing
-step started from), ``sha256_after`` (the signed result), ``sha256`` and ``documents[*].sha256``.
+step started from), ``sha256_after`` (the signed result), ``sha256`` and the hashes of each
+``documents[*]`` item (the bundle's rule, :func:`evidence_chain.bundle.document_mentions`).
 The ledger indexes them in the transaction that appends the event (:func:`index_rows`), so a
 document is findable exactly when its event is durable. Lookups answer which tenant, subject,
 leaf and role a hash appears under, and :func:`locate` proves each of those leaves against the

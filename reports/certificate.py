@@ -256,8 +256,8 @@ def collect_parties(bundle: Mapping[str, Any]) -> list[_Party]:
     for event in bundle.get("events", []):
         record = event.get("record", {})
         actor = record.get("actor")
-        if actor is None:
-            continue
+        if actor is None or (isinstance(actor, dict) and actor.get("role") == "system"):
+            continue  # the service's own steps (expiry) are in the timeline, not a party
         key = _party_key(actor)
         party = parties.get(key)
         if party is None:
