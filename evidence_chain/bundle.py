@@ -251,18 +251,27 @@ def documents_of(records: Sequence[tuple[int, Mapping[str, Any]]]) -> list[dict[
     return out
 
 
-def certificates_of(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The signer certificates named by records (``data.certificate``), one per SHA-256.
+def _named_certificates(data: Any) -> list[Mapping[str, Any]]:
+    """``data.certificate`` and each ``data.documents[*].certificate``, in that order."""
+    if not isinstance(data, Mapping):
+        return []
+    found = [data.get("certificate")]
+    items = data.get("documents")
+    if isinstance(items, list):
+        found += [item.get("certificate") for item in items if isinstance(item, Mapping)]
+    return [cert for cert in found if isinstance(cert, Mapping)]
 
-    Each gets ``sha256``, ``serial``, ``subject``, ``issuer`` and ``pem`` (the record's, or
-    None; the builder fills it in from its certificate store).
+
+def certificates_of(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The signer certificates named by records, one per SHA-256.
+
+    A record names a certificate in ``data.certificate`` (one signature) or in
+    ``data.documents[*].certificate`` (a party signing several documents). Each gets
+    ``sha256``, ``serial``, ``subject``, ``issuer`` and ``pem`` (the record's, or None; the
+    builder fills it in from its certificate store).
     """
     seen: dict[str, dict[str, Any]] = {}
-    for record in records:
-        data = record.get("data")
-        cert = data.get("certificate") if isinstance(data, Mapping) else None
-        if not isinstance(cert, Mapping):
-            continue
+    for cert in (c for record in records for c in _named_certificates(record.get("data"))):
         digest = _doc_hash(cert.get("sha256"))
         if digest is None or digest in seen:
             continue

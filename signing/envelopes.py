@@ -2034,6 +2034,7 @@ class EnvelopeService:
             "certificate": {
                 "serial": format(cert.serial_number, "x"),
                 "subject": cert.subject.rfc4514_string(),
+                "issuer": cert.issuer.rfc4514_string(),
                 "sha256": hashlib.sha256(cert.public_bytes(serialization.Encoding.DER)).hexdigest(),
             },
         }

@@ -317,6 +317,8 @@ def report_to_json(report: ValidationReport) -> dict[str, Any]:
     body["summary"] = report.summary()
     for sig, data in zip(report.signatures, body["signatures"], strict=True):
         data["summary"] = sig.summary()
+    for ts, data in zip(report.doc_timestamps, body["doc_timestamps"], strict=True):
+        data["summary"] = ts.summary()
     return body
 
 

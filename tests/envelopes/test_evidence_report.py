@@ -64,6 +64,21 @@ def test_a_completed_envelope_has_a_certificate_that_names_parties_steps_and_doc
     for event in events:  # every step's leaf hash is printed
         assert event["leaf_hash"] in flat.replace(" ", "") or event["leaf_hash"] in flat
 
+    # The bundle names each signer's certificate, with its PEM, as the PDF's signatures carry.
+    bundle = client.get(f"/api/v1/subjects/{subject}/bundle", headers=auth).get_json()
+    signed = envelopes.signing.validate_document(final_pdf)
+    in_pdf = {s.signer_cert_sha256 for s in signed.signatures}
+    assert {c["sha256"] for c in bundle["certificates"]} == in_pdf
+    assert all(c["pem"].startswith("-----BEGIN CERTIFICATE-----") for c in bundle["certificates"])
+
+    # The public verify page reads the final contract, document time-stamp included.
+    page = client.post(
+        "/api/v1/verify", data=final_pdf, headers={"Content-Type": "application/pdf"}
+    )
+    assert page.status_code == 200, page.get_data(as_text=True)
+    result = page.get_json()
+    assert result["verdict"] != "FAILED", result
+
     # The court's check: the report and the final contract, without the service. With
     # anchoring off, only the on-chain step is left open (INCOMPLETE, never FAILED).
     verdict = verify_file(resp.data, document=final_pdf)
