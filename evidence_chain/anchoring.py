@@ -34,6 +34,8 @@ from evidence_chain.anchor_contract import (
     log_id,
 )
 from evidence_chain.chain import ZERO32, AnchorChain, Fees, Signer
+from evidence_chain.clock import aware as _aware
+from evidence_chain.clock import utcnow
 from evidence_chain.errors import ChainError, ConfigurationError, EvidenceError, NotFoundError
 from evidence_chain.ledger import Ledger
 from evidence_chain.models import Anchor, AnchorAttempt, ChainAlarm
@@ -73,17 +75,6 @@ NETWORKS = {
     131277322940537: "eth-tester (in process)",
 }
 DEV_KEY_WARNING = "development key, local chain only"
-
-
-def utcnow() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _hex0x(value: bytes | None) -> str | None:

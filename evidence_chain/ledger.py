@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -29,6 +29,8 @@ from sqlalchemy.exc import IntegrityError as DbIntegrityError
 
 from evidence_chain import merkle
 from evidence_chain.canonical import canonicalize
+from evidence_chain.clock import aware as _aware
+from evidence_chain.clock import utcnow
 from evidence_chain.documents import DOCREF
 from evidence_chain.documents import index_rows as document_index_rows
 from evidence_chain.errors import (
@@ -60,11 +62,6 @@ STATE = LogState.__table__  # type: ignore[attr-defined]
 CHECKPOINT = Checkpoint.__table__  # type: ignore[attr-defined]
 
 Clock = Callable[[], datetime]
-
-
-def utcnow() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -142,10 +139,6 @@ class AuditReport:
     def ok(self) -> bool:
         """True when every leaf, node and checkpoint matched."""
         return not self.problems
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _row_checkpoint(row: Any) -> SignedCheckpoint:

@@ -40,7 +40,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
@@ -54,6 +54,9 @@ from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConn
 from urllib3.util.connection import create_connection
 
 from evidence_chain.canonical import canonicalize
+from evidence_chain.clock import aware as _aware
+from evidence_chain.clock import iso as _iso
+from evidence_chain.clock import utcnow
 from evidence_chain.errors import (
     ConflictError,
     IntegrityError,
@@ -121,22 +124,6 @@ _SEAL_MAGIC = b"SWH1"
 _SEAL_INFO = b"sealtrail/webhooks/secret/v1"
 _NONCE_LEN = 12
 USER_AGENT = "Sealtrail-Webhooks/1"
-
-
-def utcnow() -> datetime:
-    """The current time, aware, in UTC."""
-    return datetime.now(UTC)
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    aware = _aware(moment)
-    return None if aware is None else aware.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _truncate(text: str | None) -> str | None:

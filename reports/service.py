@@ -22,6 +22,7 @@ from sqlalchemy import Engine, insert, select
 
 from evidence_chain.bundle import BUNDLE_ATTACHMENT, BundleVerdict, ChainRootReader, verify_bundle
 from evidence_chain.canonical import canonicalize
+from evidence_chain.clock import aware as _aware
 from evidence_chain.errors import VerificationError
 from evidence_chain.instance import Instance
 from evidence_chain.tenants import TenantRef
@@ -59,10 +60,6 @@ def verify_url(public_base_url: str, report_id: str) -> str:
 def _common_name(name: x509.Name) -> str:
     attrs = name.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
     return str(attrs[0].value) if attrs else name.rfc4514_string()
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)

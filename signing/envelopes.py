@@ -43,6 +43,9 @@ from cryptography.hazmat.primitives import serialization
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from evidence_chain.blobs import BlobStore, blob_store_for
+from evidence_chain.clock import aware as _aware
+from evidence_chain.clock import iso as _iso
+from evidence_chain.clock import utcnow as _utcnow
 from evidence_chain.config import Settings
 from evidence_chain.errors import (
     ConflictError,
@@ -190,21 +193,6 @@ TENANT = Tenant.__table__  # type: ignore[attr-defined]
 SEAL = Seal.__table__  # type: ignore[attr-defined]
 
 Clock = Callable[[], dt.datetime]
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
-def _iso(moment: dt.datetime | None) -> str | None:
-    value = _aware(moment)
-    return format_time(value) if value is not None else None
 
 
 def hash_token(token: str) -> bytes:
@@ -1216,7 +1204,7 @@ class EnvelopeService:
                     f"the envelope was already sent (it is {row.status})",
                     details={"status": row.status},
                 )
-            if _aware(row.expires_at) <= self.clock():  # type: ignore[operator]
+            if _aware(row.expires_at) <= self.clock():
                 raise ConflictError("the envelope's expiry has passed; create a new one")
             now = self.clock()
             self._set_status(conn, int(row.id), "sent", sent_at=now)

@@ -39,6 +39,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from sqlalchemy import Engine, insert, select, update
 
+from evidence_chain.clock import aware as _aware
+from evidence_chain.clock import utcnow as _utcnow
 from evidence_chain.config import Settings
 from evidence_chain.errors import NotFoundError, ValidationError
 from evidence_chain.events import SUBJECT_PATTERN, format_time, parse_event
@@ -99,14 +101,6 @@ _IDENTITY_KEYS = {
     "serial_number",
 }
 MAX_PLACEMENTS = 20
-
-
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def pki_dir(settings: Settings) -> Path:
