@@ -8,10 +8,12 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -116,3 +118,18 @@ def service_env(home: Path, database_url: str, **extra: str) -> dict[str, Any]:
         }
     )
     return env
+
+
+@pytest.fixture(name="service")
+def running_service(tmp_path: Path, database_url: str) -> Iterator[Service]:
+    """A real gunicorn service on a fresh instance, on each database backend.
+
+    Import it into a test module (``from tests.service import running_service``) to get the
+    ``service`` fixture.
+    """
+    home = tmp_path / "instance"
+    home.mkdir()
+    svc = Service(home=home, env=service_env(home, database_url))
+    svc.start()
+    yield svc
+    svc.stop()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,19 +13,9 @@ import requests
 from evidence_chain import merkle
 from evidence_chain.canonical import canonicalize
 from evidence_chain.note import verify_checkpoint
-from tests.service import Service, service_env
+from tests.service import Service, running_service, service_env  # noqa: F401 - the service fixture
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def service(tmp_path: Path, database_url: str) -> Iterator[Service]:
-    home = tmp_path / "instance"
-    home.mkdir()
-    svc = Service(home=home, env=service_env(home, database_url))
-    svc.start()
-    yield svc
-    svc.stop()
 
 
 def new_key(svc: Service) -> str:

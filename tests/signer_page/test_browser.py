@@ -8,7 +8,6 @@ import json
 import re
 import statistics
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 import requests
 
 from tests.browser import browser  # noqa: F401 - the fixture
-from tests.service import Service, service_env
+from tests.service import Service, running_service  # noqa: F401 - the service fixture
 from tests.signer_page.conftest import CODE, LINK, contract_pdf
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -24,16 +23,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.browser]
 ALICE = "alice@example.com"
 A4 = (595.2756, 841.8898)
 SIG_W, SIG_H = 180.0, 60.0
-
-
-@pytest.fixture
-def service(tmp_path: Path, database_url: str) -> Iterator[Service]:
-    home = tmp_path / "instance"
-    home.mkdir()
-    svc = Service(home=home, env=service_env(home, database_url))
-    svc.start()
-    yield svc
-    svc.stop()
 
 
 def outbox(svc: Service, to: str) -> list[dict[str, Any]]:

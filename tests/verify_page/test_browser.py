@@ -9,7 +9,6 @@ import io
 import json
 import statistics
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,21 +16,11 @@ import pytest
 import requests
 
 from tests.browser import browser  # noqa: F401 - the fixture
-from tests.service import Service, service_env
+from tests.service import Service, running_service  # noqa: F401 - the service fixture
 from tests.signing.conftest import make_pdf
 from tests.verify_page.helpers import SIGNERS
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def service(tmp_path: Path, database_url: str) -> Iterator[Service]:
-    home = tmp_path / "instance"
-    home.mkdir()
-    svc = Service(home=home, env=service_env(home, database_url))
-    svc.start()
-    yield svc
-    svc.stop()
 
 
 def sign_three_times(svc: Service) -> tuple[bytes, bytes]:
