@@ -39,10 +39,11 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from sqlalchemy import Engine, insert, select, update
 
+from evidence_chain.canonical import parse_json
 from evidence_chain.clock import aware as _aware
 from evidence_chain.clock import utcnow as _utcnow
 from evidence_chain.config import Settings
-from evidence_chain.errors import NotFoundError, ValidationError
+from evidence_chain.errors import CanonicalizationError, NotFoundError, ValidationError
 from evidence_chain.events import SUBJECT_PATTERN, format_time, parse_event
 from evidence_chain.ledger import Ledger
 from evidence_chain.tenants import TenantRef
@@ -151,9 +152,11 @@ def _json_value(raw: str | None, label: str) -> Any:
     if raw is None or raw.strip() == "":
         return None
     try:
-        return json.loads(raw)
-    except (ValueError, RecursionError):
-        raise ValidationError(f"{label} is not valid JSON", details={"field": label}) from None
+        return parse_json(raw)
+    except CanonicalizationError as exc:
+        raise ValidationError(
+            f"{label} is not valid JSON: {exc.message}", details={"field": label}
+        ) from None
 
 
 def parse_placements(raw: str | None) -> list[Placement]:

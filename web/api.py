@@ -7,11 +7,11 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from app import get_instance
-from evidence_chain.canonical import parse_json
-from evidence_chain.errors import CanonicalizationError, NotFoundError, ValidationError
+from evidence_chain.errors import NotFoundError, ValidationError
 from evidence_chain.events import parse_events
 from evidence_chain.instance import Instance
 from web.auth import current_tenant, require_tenant
+from web.bodies import json_body
 from web.openapi import openapi_document
 
 bp = Blueprint("api", __name__)
@@ -19,19 +19,6 @@ bp = Blueprint("api", __name__)
 
 def _instance() -> Instance:
     return get_instance(current_app._get_current_object())  # type: ignore[attr-defined]
-
-
-def _json_body() -> Any:
-    if not request.is_json:
-        raise ValidationError(
-            "send the body as JSON with 'Content-Type: application/json'",
-            details={"content_type": request.content_type},
-        )
-    raw = request.get_data(cache=False)
-    try:
-        return parse_json(raw)
-    except CanonicalizationError as exc:
-        raise ValidationError(f"the body is not valid JSON: {exc.message}") from None
 
 
 def _int_arg(name: str, *, default: int | None = None, minimum: int = 0) -> int | None:
@@ -97,7 +84,7 @@ def log_info() -> Response:
 def push_events() -> tuple[Response, int]:
     """Append one event or a batch; 201 once every record is committed."""
     inst = _instance()
-    events = parse_events(_json_body(), inst.settings.max_batch)
+    events = parse_events(json_body(), inst.settings.max_batch)
     tenant = current_tenant()
     receipts = inst.ledger.append(tenant.id, tenant.public_id, events)
     return jsonify({"receipts": [r.to_json() for r in receipts]}), 201

@@ -21,6 +21,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from evidence_chain.errors import PayloadTooLargeError, ValidationError
 from signing.envelopes import EnvelopeService, InitiatorContext, RequestContext
 from web.auth import current_tenant, require_tenant
+from web.bodies import json_object, parse_text
 
 bp = Blueprint("envelopes", __name__)
 MAX_UA = 512
@@ -45,12 +46,7 @@ def _who(req: Request) -> InitiatorContext:
 
 
 def _json_body() -> dict[str, Any]:
-    if not request.data:
-        return {}
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationError("the body must be a JSON object")
-    return body
+    return json_object(empty_ok=True, require_type=False)
 
 
 def _reason(body: dict[str, Any]) -> Any:
@@ -71,10 +67,7 @@ def _documents_from_multipart(limit: int) -> tuple[Any, list[tuple[str, bytes]]]
         ) from None
     if raw_spec is None:
         raise ValidationError("the 'spec' part (JSON) is required", details={"field": "spec"})
-    try:
-        spec = json.loads(raw_spec)
-    except (ValueError, RecursionError):
-        raise ValidationError("spec is not valid JSON", details={"field": "spec"}) from None
+    spec = parse_text(raw_spec, "spec", "spec")
     docs = []
     for item in files:
         data = item.read(limit + 1)
@@ -90,13 +83,11 @@ def _documents_from_multipart(limit: int) -> tuple[Any, list[tuple[str, bytes]]]
 def _documents_from_json(limit: int) -> tuple[Any, list[tuple[str, bytes]]]:
     request.max_content_length = (limit * 4 // 3 + 4) * MAX_DOCUMENTS_TOTAL + MULTIPART_OVERHEAD
     try:
-        body = request.get_json(silent=True)
+        body = json_object(require_type=False)
     except RequestEntityTooLarge:
         raise PayloadTooLargeError(
             "the request is larger than the limit", details={"limit": limit}
         ) from None
-    if not isinstance(body, dict):
-        raise ValidationError("the body must be a JSON object")
     spec = dict(body)
     raw_docs = spec.pop("documents", None)
     if not isinstance(raw_docs, list):

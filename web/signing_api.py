@@ -19,6 +19,7 @@ from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 from app import get_instance
 from evidence_chain.errors import ValidationError
 from web.auth import current_tenant, require_tenant
+from web.bodies import json_object
 
 if TYPE_CHECKING:
     from signing.service import SigningService
@@ -118,9 +119,7 @@ def create_seal() -> tuple[Response, int]:
             "send JSON (a drawn seal) or multipart/form-data with an 'image' file",
             details={"content_type": request.content_type},
         )
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise ValidationError("the body must be a JSON object")
+    body = json_object()
     allowed = {"kind", "text", "subtext", "code", "size_mm", "colour"}
     unknown = sorted(set(body) - allowed)
     if unknown:

@@ -11,10 +11,10 @@ from typing import Any
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from app import get_instance
-from evidence_chain.canonical import parse_json
-from evidence_chain.errors import CanonicalizationError, ValidationError
+from evidence_chain.errors import ValidationError
 from evidence_chain.webhooks import EVENTS, STATUSES, WebhookService
 from web.auth import current_tenant, require_tenant
+from web.bodies import json_object
 
 bp = Blueprint("webhooks", __name__)
 EXTENSION = "sealtrail.webhooks"
@@ -33,21 +33,6 @@ def webhook_service(app: Flask | None = None) -> WebhookService:
     return service
 
 
-def _json_object() -> dict[str, Any]:
-    if not request.is_json:
-        raise ValidationError(
-            "send the body as JSON with 'Content-Type: application/json'",
-            details={"content_type": request.content_type},
-        )
-    try:
-        body = parse_json(request.get_data(cache=False))
-    except CanonicalizationError as exc:
-        raise ValidationError(f"the body is not valid JSON: {exc.message}") from None
-    if not isinstance(body, dict):
-        raise ValidationError("the body must be a JSON object")
-    return body
-
-
 def _limit() -> int:
     raw = request.args.get("limit")
     if raw is None or raw == "":
@@ -64,7 +49,7 @@ def _limit() -> int:
 @require_tenant
 def create_webhook() -> tuple[Response, int]:
     """Register an endpoint; the answer carries its secret, which is never shown again."""
-    body = _json_object()
+    body = json_object()
     unknown = sorted(set(body) - {"url", "events"})
     if unknown:
         raise ValidationError(f"unknown field {unknown[0]!r}", details={"field": unknown[0]})
