@@ -66,6 +66,7 @@ from signing.envelope_models import Envelope, EnvelopeDocument, EnvelopeField, E
 from signing.models import Seal
 from signing.pades import PDF_LOCK
 from signing.pki import Identity
+from signing.seals import draw_text_lines
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -273,11 +274,6 @@ def _page_boxes(pdf: bytes, max_bytes: int) -> list[tuple[float, float, float, f
     return boxes
 
 
-def _pdf_text(text: str) -> bytes:
-    raw = text.encode("cp1252", "replace")
-    return raw.replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
-
-
 def _latin(text: str) -> bool:
     try:
         text.encode("cp1252")
@@ -296,7 +292,7 @@ def compose_appearance(
     box: bool = False,
 ) -> bytes:
     """One page of ``width`` x ``height`` points: a mark (seal PDF) fitted into ``mark_rect``,
-    an optional frame around it, and lines of Helvetica text ``(x, y, size, text)``."""
+    an optional frame around it, and lines of text ``(x, y, size, text)`` (any script)."""
     from pyhanko.pdf_utils import generic
     from pyhanko.pdf_utils.generic import pdf_name
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -311,19 +307,7 @@ def compose_appearance(
         }
     )
     writer.insert_page(page)
-    font = writer.add_object(
-        generic.DictionaryObject(
-            {
-                pdf_name("/Type"): pdf_name("/Font"),
-                pdf_name("/Subtype"): pdf_name("/Type1"),
-                pdf_name("/BaseFont"): pdf_name("/Helvetica"),
-                pdf_name("/Encoding"): pdf_name("/WinAnsiEncoding"),
-            }
-        )
-    )
-    resources = generic.DictionaryObject(
-        {pdf_name("/Font"): generic.DictionaryObject({pdf_name("/F1"): font})}
-    )
+    resources = generic.DictionaryObject({pdf_name("/XObject"): generic.DictionaryObject()})
     ops: list[bytes] = []
     mx, my, mw, mh = mark_rect
     if box:
@@ -332,7 +316,7 @@ def compose_appearance(
         )
     if mark_pdf is not None:
         xobj = writer.import_page_as_xobject(PdfFileReader(io.BytesIO(mark_pdf)), 0)
-        resources[pdf_name("/XObject")] = generic.DictionaryObject({pdf_name("/Mark"): xobj})
+        resources[pdf_name("/XObject")][pdf_name("/Mark")] = xobj
         bbox = xobj.get_object()["/BBox"]
         bw, bh = float(bbox[2]) - float(bbox[0]), float(bbox[3]) - float(bbox[1])
         scale = min(mw / bw, mh / bh)
@@ -340,9 +324,11 @@ def compose_appearance(
             b"q %.4f 0 0 %.4f %.3f %.3f cm /Mark Do Q"
             % (scale, scale, mx + (mw - bw * scale) / 2, my + (mh - bh * scale) / 2)
         )
-    for x, y, size, text in texts:
-        ops.append(b"BT /F1 %.2f Tf 0.05 0.05 0.3 rg %.3f %.3f Td (" % (size, x, y))
-        ops[-1] += _pdf_text(text) + b") Tj ET"
+    if texts:
+        lines = draw_text_lines(width, height, texts)
+        text_xobj = writer.import_page_as_xobject(PdfFileReader(io.BytesIO(lines)), 0)
+        resources[pdf_name("/XObject")][pdf_name("/Text")] = text_xobj
+        ops.append(b"q /Text Do Q")
     page[pdf_name("/Contents")] = writer.add_object(
         generic.StreamObject(stream_data=b"\n".join(ops))
     )

@@ -28,7 +28,9 @@ import math
 import os
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import groupby
 from typing import Literal
 
 import pypdfium2 as pdfium
@@ -365,6 +367,33 @@ def _draw_square(c: canvas.Canvas, spec: SealSpec, w: float, h: float) -> None:
                 size * min(1.0, cell_h / size * 1.05),
                 squeeze,
             )
+
+
+def draw_text_lines(
+    width: float,
+    height: float,
+    lines: Sequence[tuple[float, float, float, str]],
+    colour: tuple[float, float, float] = (0.05, 0.05, 0.3),
+) -> bytes:
+    """A one-page PDF of ``width`` x ``height`` points with text lines ``(x, y, size, text)``.
+
+    Latin-1 runs are set in Helvetica, everything else (Chinese names, a text field filled in
+    as 买方) in the embedded CJK face, so no character of what a party entered is lost.
+    """
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf, pagesize=(width, height), pageCompression=1)
+    c.setFillColorRGB(*colour)
+    for x, y, size, text in lines:
+        cursor = x
+        for cjk, run in groupby(text, key=lambda ch: ord(ch) > 0xFF):
+            chunk = "".join(run)
+            font = cjk_font() if cjk else "Helvetica"
+            c.setFont(font, size)
+            c.drawString(cursor, y, chunk)
+            cursor += pdfmetrics.stringWidth(chunk, font, size)
+    c.showPage()
+    c.save()
+    return buf.getvalue()
 
 
 def draw_seal(spec: SealSpec) -> bytes:

@@ -123,3 +123,38 @@ def test_a_parallel_pair_signing_at_once(envelopes: Any, tenant: Any, mailbox: M
     assert report.all_valid and len(report.signatures) == 3, report.summary()
     # the first of the three certified the document and reserved the others' fields
     assert sum(1 for s in report.signatures if s.docmdp) == 1, report.summary()
+
+
+def test_text_and_names_in_any_script_are_drawn_in_the_signed_pdf(
+    envelopes: Any, tenant: Any, mailbox: Mailbox, tmp_path: Any
+) -> None:
+    """A Latin name with a Chinese text value: every character is in the signed page's text."""
+    import subprocess
+
+    spec = {
+        "title": "采购合同",
+        "parties": [
+            {
+                "name": "Zoë Müller",
+                "email": "zoe@example.test",
+                "fields": [
+                    {"kind": "signature", "page": 1, "x": 60, "y": 120},
+                    {"kind": "text", "page": 1, "x": 60, "y": 90, "label": "Role"},
+                ],
+            }
+        ],
+    }
+    env = envelopes.create(tenant[0], spec, [("c.pdf", make_pdf(1))], WHO)
+    envelopes.send(tenant[0], env["id"], WHO)
+    token = _ready(envelopes, mailbox, "zoe@example.test")
+    text_field = next(f.id for f in envelopes.signer_view(token).fields if f.kind == "text")
+    envelopes.sign(token, CTX, placements={}, texts={text_field: "买方代表 (Buyer)"}, intent=True)
+    _name, pdf = envelopes.download(token, CTX)
+    path = tmp_path / "signed.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(
+        ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
+    assert "买方代表 (Buyer)" in text
+    assert "Zoë Müller" in text
+    assert envelopes.signing.validate_document(pdf).all_valid
