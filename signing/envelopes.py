@@ -150,6 +150,7 @@ class SignerView:
     documents: tuple[DocumentView, ...]
     fields: tuple[FieldView, ...]
     can_download: bool
+    waiting_for: tuple[str, ...] = ()  # names of the parties whose turn comes first
 
 
 # --- constants -------------------------------------------------------------------------------
@@ -1492,6 +1493,11 @@ class EnvelopeService:
             ),
             fields=tuple(_field_view(f) for f in loaded.party_fields(int(party.id))),
             can_download=loaded.env.status == "completed",
+            waiting_for=tuple(
+                p.name
+                for p in loaded.parties
+                if status == "waiting" and p.status == "pending" and p.routing_order == turn
+            ),
         )
 
     def signer_view(self, token: str) -> SignerView:

@@ -248,6 +248,8 @@ def test_a_later_party_cannot_sign_before_its_turn(
     envelopes.verify_code(token, mailbox.code("eve@example.test"), CTX)
     view = envelopes.signer_view(token)
     assert view.party_status == "waiting" and not view.your_turn
+    assert view.waiting_for == ("Dana Ng",)  # the page names who signs first
+    assert "Waiting for Dana Ng to sign" in client.get(f"/sign/{token}").get_data(as_text=True)
     with pytest.raises(ConflictError) as exc:
         envelopes.sign(token, CTX, placements={}, texts={}, intent=True)
     assert "not your turn" in exc.value.message
