@@ -186,6 +186,7 @@ DEFAULT_SIZES = {
     "text": (150.0, 16.0),
 }
 EXTENSION = "sealtrail.envelopes"
+LOCKED = "too many wrong codes: this link is locked; ask the sender for a new link"
 
 ENVELOPE = Envelope.__table__  # type: ignore[attr-defined]
 DOCUMENT = EnvelopeDocument.__table__  # type: ignore[attr-defined]
@@ -1539,6 +1540,14 @@ class EnvelopeService:
         _party, loaded = self._open(token)
         return self.blobs.get(self._doc(loaded, document).sha256_current)
 
+    def _party_for_code(self, conn: Connection, loaded: _Loaded, party_id: int) -> Any:
+        """The party's row, read under the envelope's lock; RateLimitedError if it is locked."""
+        self._lock_envelope(conn, int(loaded.env.id))
+        party = conn.execute(select(PARTY).where(PARTY.c.id == party_id)).one()
+        if party.otp_locked:
+            raise RateLimitedError(LOCKED, details={"locked": True})
+        return party
+
     def request_code(self, token: str, ctx: RequestContext) -> None:
         """Send the party a fresh one-time code; RateLimitedError if asked again too soon."""
         party, loaded = self._open(token, finished_ok=False)
@@ -1547,14 +1556,8 @@ class EnvelopeService:
         code = f"{secrets.randbelow(10**6):06d}"
         salt = secrets.token_bytes(16)
         with self.engine.begin() as conn:
-            self._lock_envelope(conn, int(loaded.env.id))
-            party = conn.execute(select(PARTY).where(PARTY.c.id == party.id)).one()
+            party = self._party_for_code(conn, loaded, int(party.id))
             now = self.clock()
-            if party.otp_locked:
-                raise RateLimitedError(
-                    "too many wrong codes: this link is locked; ask the sender for a new link",
-                    details={"locked": True},
-                )
             last = _aware(party.otp_sent_at)
             if last is not None and now - last < CODE_RESEND:
                 wait = int((CODE_RESEND - (now - last)).total_seconds()) + 1
@@ -1608,14 +1611,8 @@ class EnvelopeService:
         code = (code or "").strip()
         outcome: EvidenceError | None = None
         with self.engine.begin() as conn:
-            self._lock_envelope(conn, int(loaded.env.id))
-            party = conn.execute(select(PARTY).where(PARTY.c.id == party.id)).one()
+            party = self._party_for_code(conn, loaded, int(party.id))
             now = self.clock()
-            if party.otp_locked:
-                raise RateLimitedError(
-                    "too many wrong codes: this link is locked; ask the sender for a new link",
-                    details={"locked": True},
-                )
             expires = _aware(party.otp_expires_at)
             if party.otp_hash is None or expires is None or expires <= now:
                 raise VerificationError(
@@ -1655,10 +1652,7 @@ class EnvelopeService:
             self._event(conn, loaded, "envelope.code_rejected", actor, ctx, {"tries": tries})
             if locked:
                 self._event(conn, loaded, "envelope.locked", actor, ctx, {"tries": tries})
-                outcome = RateLimitedError(
-                    "too many wrong codes: this link is locked; ask the sender for a new link",
-                    details={"locked": True, "tries_left": 0},
-                )
+                outcome = RateLimitedError(LOCKED, details={"locked": True, "tries_left": 0})
             else:
                 outcome = VerificationError(
                     "the code is not correct",
