@@ -242,9 +242,11 @@ def _validate(signing: SigningService, data: bytes) -> Any:
 def _embedded_bundle(data: bytes) -> bytes | None:
     """The evidence bundle embedded in a certificate of evidence, None for other PDFs."""
     from evidence_chain.verify import extract_bundle
+    from signing.pades import PDF_LOCK
 
     try:
-        return extract_bundle(data)
+        with PDF_LOCK:  # the offline verifier reads the PDF with pyHanko
+            return extract_bundle(data)
     except EvidenceError:
         return None
     except Exception:  # a PDF that is not one of our reports
@@ -280,7 +282,7 @@ def _verify_pdf(
         from signing.pades import PDF_LOCK
 
         roots = [c.public_bytes(_pem()) for c in (signing.ca.root_cert,)]
-        with PDF_LOCK:  # the verifier reads the report's signature with pyHanko
+        with PDF_LOCK:  # the offline verifier reads the PDF with pyHanko
             verdict = verify_file(data, chain_root=chain_root, trust_roots=roots)
         checks = tuple(verdict.checks)
         return Verification(
