@@ -1,0 +1,65 @@
+// Verify a file as the command does: a certificate of evidence (PDF) or an evidence bundle.
+
+import { sha256, toHex } from "./bytes.js";
+import { BUNDLE_ATTACHMENT, FAILED, MAX_BUNDLE_BYTES, NotABundle, parseBundle, verdictOf, verifyBundle } from "./bundle.js";
+import { Failure, detail } from "./failure.js";
+import { PdfFile, PdfUnreadable, looksLikePdf } from "./pdf.js";
+
+export { FAILED, INCOMPLETE, VERIFIED } from "./bundle.js";
+
+/** The file is neither a certificate of evidence nor a bundle (the command's exit status 64). */
+export class Unusable extends Failure {}
+
+/**
+ * Verify a file's bytes: a PDF is checked as a certificate of evidence (its attached bundle),
+ * anything else as a bundle. Returns {kind, checks, verdict, bundle}; throws Unusable when the
+ * file is neither. `chain` reads the chain (anchor.js), `document` is a document's bytes.
+ */
+export async function verifyFile(bytes, { chain = null, document = null, onCheck = null } = {}) {
+  const documentSha256 = document === null ? null : toHex(await sha256(document));
+  if (looksLikePdf(bytes)) {
+    let pdf;
+    try {
+      pdf = await PdfFile.open(bytes);
+    } catch (e) {
+      throw new Unusable("file.pdf_unreadable", { reason: e instanceof Failure ? e.key : String(e) });
+    }
+    const checks = [];
+    const add = (c) => {
+      checks.push(c);
+      if (onCheck) onCheck(c);
+    };
+    // The PDF signature (PAdES) over the certificate is checked by the command and by PDF
+    // readers; this page checks the evidence the certificate carries, so it says so.
+    add({ name: "report.signature", ok: null, detail: detail("report.signature_not_checked") });
+    let raw;
+    let bundle;
+    try {
+      raw = await pdf.embeddedFile(BUNDLE_ATTACHMENT, MAX_BUNDLE_BYTES);
+      if (raw === null) throw new Failure("report.no_attachment", { name: BUNDLE_ATTACHMENT });
+      bundle = parseBundle(raw);
+    } catch (e) {
+      add({ name: "report.attachment", ok: false, detail: e instanceof Failure ? detail(e.key, e.params) : detail("malformed", { error: String(e) }) });
+      return { kind: "report", checks, verdict: FAILED, bundle: null };
+    }
+    add({
+      name: "report.attachment",
+      ok: true,
+      detail: detail("ok.attachment", { name: BUNDLE_ATTACHMENT, size: raw.length, sha256: toHex(await sha256(raw)) }),
+    });
+    const result = await verifyBundle(bundle, { chain, documentSha256, onCheck });
+    checks.push(...result.checks);
+    return { kind: "report", checks, verdict: verdictOf(checks), bundle };
+  }
+  let bundle;
+  try {
+    bundle = parseBundle(bytes);
+  } catch (e) {
+    if (e instanceof NotABundle) throw new Unusable("file.not_bundle", { reason: e.key, params: e.params });
+    throw e;
+  }
+  const result = await verifyBundle(bundle, { chain, documentSha256, onCheck });
+  return { kind: "bundle", checks: result.checks, verdict: result.verdict, bundle };
+}
+
+export { PdfUnreadable };
