@@ -375,7 +375,10 @@ async function checkEvents(run, bundle, cp) {
     if (isObject(event)) {
       const index = event.leaf_index;
       if (isInteger(index)) prevIndex = index;
-      if (isObject(event.record) && isInteger(index)) records.push([index, event.record]);
+      // The documents are derived from every record whose event has a leaf index, as the
+      // command does; a leaf index of true/false counts as 1/0 there (Python's bool is an int),
+      // so it does here too and both verifiers report the same checks.
+      if (isObject(event.record) && (isInteger(index) || typeof index === "boolean")) records.push([Number(index), event.record]);
     }
   }
   return records;

@@ -101,7 +101,7 @@ const M = {
   "log.key_name": ["the verifier key is named '{name}', not the log origin '{origin}'", "验证公钥名为 '{name}'，而非日志来源 '{origin}'"],
   "ok.verifier_key": ["Ed25519 key of log '{origin}'", "日志 '{origin}' 的 Ed25519 公钥"],
   "log.log_id": ["log_id {stated} is not SHA-256(origin) = {expected}", "log_id {stated} 不等于 SHA-256(origin) = {expected}"],
-  "ok.log_id": ["SHA-256('{origin}') = {log_id}", "SHA-256('{origin}') = {log_id}"],
+  "ok.log_id": ["SHA-256('{origin}') = {log_id}", "日志 ID：SHA-256('{origin}') = {log_id}"],
 
   // ------------------------------------------------------------------ notes
   "note.vkey_format": ["the verifier key is not <name>+<hex key id>+<base64 key>", "验证公钥不是 <名称>+<十六进制密钥 ID>+<base64 公钥> 格式"],

@@ -89,10 +89,11 @@ export function parseJson(text) {
     const value = Number(literal);
     if (!Number.isFinite(value)) fail("json.number_range", { literal });
     if (m[1] === undefined && m[2] === undefined) {
-      if (Math.abs(value) <= MAX_SAFE) return value;
+      const exact = BigInt(literal);
+      if (exact <= BigInt(MAX_SAFE) && exact >= -BigInt(MAX_SAFE)) return value;
       // Beyond 2^53 an integer literal names one double only if it is exactly that double or
       // that double's canonical text; anything else would be silently rounded.
-      if (BigInt(literal) === BigInt(value) || String(value) === literal) return new JsonFloat(value);
+      if (exact === BigInt(value) || String(value) === literal) return new JsonFloat(value);
       fail("json.big_integer", { literal });
     }
     return new JsonFloat(value);

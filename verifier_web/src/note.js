@@ -25,11 +25,13 @@ export async function keyId(name, publicKey) {
 
 /** Parse a verifier key `name+hhhhhhhh+base64(0x01 || key)` into {name, publicKey, id}. */
 export async function parseVerifierKey(vkey) {
-  const parts = vkey.split("+");
-  if (parts.length !== 3 || !validName(parts[0]) || !/^[0-9a-f]{8}$/.test(parts[1])) {
+  // <name>+<hex>+<base64>: the name and the hex hold no "+", the base64 may.
+  const first = vkey.indexOf("+");
+  const second = vkey.indexOf("+", first + 1);
+  const [name, hex, b64] = [vkey.slice(0, first), vkey.slice(first + 1, second), vkey.slice(second + 1)];
+  if (first < 0 || second < 0 || !validName(name) || !/^[0-9a-f]{8}$/.test(hex)) {
     throw new NoteError("note.vkey_format");
   }
-  const [name, hex, b64] = parts;
   const raw = fromBase64(b64);
   if (raw === null || raw.length !== 33 || raw[0] !== ALG_ED25519) {
     throw new NoteError("note.vkey_not_ed25519");

@@ -1,0 +1,100 @@
+"""Real evidence for both verifiers: an instance that anchors on a running anvil node, and the
+bundles and certificates it issues (built with the fixtures of the command's own tests)."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evidence_chain.anchor_contract import contract as anchor_contract
+from evidence_chain.anchor_contract import log_id, transact
+from evidence_chain.chain import Signer, Web3Chain
+from evidence_chain.config import load_settings
+from evidence_chain.instance import Instance, initialise, open_instance
+from evidence_chain.tenants import TenantRef, create_tenant
+from reports.bundle import build_bundle
+from tests.chain.anvil import DEV_PRIVATE_KEY, AnvilProcess
+from tests.reports.bundle_fixtures import SUBJECT, checkpoint, push
+
+LATER = "envelope:later"
+UNANCHORED = "envelope:unanchored"
+
+
+@dataclass
+class World:
+    """An anchoring instance on anvil, and the bundles the verifiers are given."""
+
+    node: AnvilProcess
+    instance: Instance
+    tenant: TenantRef
+    settings: Any
+    direct: dict[str, Any]
+    """8 events of SUBJECT, anchored at the checkpoint the proofs are against (18 leaves)."""
+    bridged: dict[str, Any]
+    """The same events proven in the tree of 16, bridged to the anchor by a consistency proof."""
+    unanchored: dict[str, Any]
+    """A subject whose newest event is under a signed checkpoint but no anchor yet."""
+    other_contract: str
+    """A second deployment holding another root at the same log id and tree size."""
+
+    @property
+    def rpc_url(self) -> str:
+        """The node's JSON-RPC endpoint."""
+        return self.node.rpc_url
+
+    def bundle(self, which: str) -> dict[str, Any]:
+        """A fresh copy of one of the bundles, to change."""
+        return copy.deepcopy(getattr(self, which))
+
+
+def make_world(node: AnvilProcess, home: Path) -> Iterator[World]:
+    """Anchor a subject's evidence on ``node``; yield the world, close it afterwards."""
+    address = Web3Chain.http(node.rpc_url).deploy(Signer.from_hex(DEV_PRIVATE_KEY))
+    settings = load_settings(
+        {
+            "EVIDENCE_HOME": str(home),
+            "DATABASE_URL": f"sqlite:///{home / 'sealtrail.db'}",
+            "EVIDENCE_SCHEDULER": "false",
+            "EVIDENCE_LOG_ORIGIN": "sealtrail.test/verifiers",
+            "EVIDENCE_CHAIN_RPC_URL": node.rpc_url,
+            "EVIDENCE_CHAIN_ID": "31337",
+            "EVIDENCE_CONTRACT_ADDRESS": address,
+            "EVIDENCE_ANCHOR_KEY": DEV_PRIVATE_KEY,
+            "EVIDENCE_CHAIN_CONFIRMATIONS": "1",
+        }
+    )
+    initialise(settings)
+    inst = open_instance(settings)
+    try:
+        tenant, _ = create_tenant(inst.engine, "Verifier Platform")
+        push(inst, tenant, 8)
+        first = checkpoint(inst)  # 16 leaves, never anchored on its own
+        push(inst, tenant, 1, subject=LATER)
+        assert inst.anchorer is not None
+        anchor = inst.anchorer.anchor_now(timeout=60)
+        assert anchor is not None and anchor.tree_size == 18
+        push(inst, tenant, 2, subject=UNANCHORED)
+        checkpoint(inst)
+
+        other = Web3Chain.http(node.rpc_url).deploy(Signer.from_hex(DEV_PRIVATE_KEY))
+        forged = bytes(31) + b"\x07"
+        fn = anchor_contract(node.w3, other).functions.anchor(
+            log_id(inst.ledger.key.origin), anchor.tree_size, forged
+        )
+        transact(node.w3, DEV_PRIVATE_KEY, fn)
+
+        yield World(
+            node=node,
+            instance=inst,
+            tenant=tenant,
+            settings=settings,
+            direct=build_bundle(inst, tenant, SUBJECT),
+            bridged=build_bundle(inst, tenant, SUBJECT, tree_size=first.tree_size),
+            unanchored=build_bundle(inst, tenant, UNANCHORED),
+            other_contract=other,
+        )
+    finally:
+        inst.close()
