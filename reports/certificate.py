@@ -907,7 +907,8 @@ def _how_to_check(
             f"where URL is any JSON-RPC endpoint of chain {escape(str(chain_id))}. It checks the "
             "signature, extracts the bundle and recomputes every step below; it prints each check "
             "and exits 0 only if all hold. Add <font name='Courier'>--document contract.pdf"
-            "</font> to check that a file is the signed contract.",
+            "</font> to check that a file is the signed contract. Nothing to install: open the "
+            "attached <b>sealtrail-verifier.html</b> in any browser and drop this PDF on it.",
         ),
         (
             "Or check by hand: the records.",

@@ -28,6 +28,7 @@ from evidence_chain.instance import Instance
 from evidence_chain.tenants import TenantRef
 from reports.bundle import build_bundle
 from reports.models import EvidenceReport
+from verifier_web import VERIFIER_ATTACHMENT, verifier_html
 
 if TYPE_CHECKING:
     from signing.service import SigningService
@@ -159,6 +160,13 @@ def issue_report(
         BUNDLE_ATTACHMENT,
         mime_type=BUNDLE_MIME,
         description="Sealtrail evidence bundle (JSON) this certificate was drawn from",
+    )
+    pdf = attach_file(
+        pdf,
+        verifier_html(),
+        VERIFIER_ATTACHMENT,
+        mime_type="text/html",
+        description="Sealtrail offline verifier: open it in a browser and drop this PDF on it",
     )
     signed = sign_pdf(
         pdf,

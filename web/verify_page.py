@@ -33,6 +33,7 @@ from reports.verification import (
     verify_stored_report,
     verify_upload,
 )
+from verifier_web import content_security_policy, verifier_html
 from web.signing_api import signing_service
 
 bp = Blueprint(
@@ -306,6 +307,21 @@ def verify_report_pdf() -> Response:
         exc = ValidationError("this result cannot be turned into a report: verify the file again")
         return _no_store(*_page(error=exc, status=400))
     return _pdf_response(body)
+
+
+@bp.get("/verify/offline.html")
+def offline_verifier() -> Response:
+    """The browser verifier: one self-contained page to save and open from disk, no upload."""
+    response = Response(verifier_html(), mimetype="text/html")
+    # The page's own policy (inline script and style pinned by hash, connections only for the
+    # JSON-RPC calls to the URL the user types), plus what a meta tag cannot say.
+    response.headers["Content-Security-Policy"] = (
+        content_security_policy() + "; frame-ancestors 'none'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
 
 
 # --- the API ----------------------------------------------------------------------------------

@@ -5,6 +5,10 @@ and for the page every network request it made."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,12 +38,35 @@ class Outcome:
 
 
 def command(data: bytes, rpc_url: str | None = None, document: bytes | None = None) -> Outcome:
-    """The command's verdict on a file (what ``python -m evidence_chain.verify`` prints)."""
+    """The command's verdict on a file (what ``python -m evidence_chain.verify`` prints).
+
+    Bundles are verified in this process; PDFs by the command itself in a subprocess, since
+    pyHanko's validation runs its own event loop and Playwright's holds this thread's.
+    """
+    if data.startswith(b"%PDF"):
+        return _command_process(data, rpc_url, document)
     try:
         result = verify_file(data, rpc_url=rpc_url, document=document)
     except ValidationError as exc:
         return Outcome(ERROR, {}, text=exc.message)
     return Outcome(result.verdict, {c.name: c.ok for c in result.checks})
+
+
+def _command_process(data: bytes, rpc_url: str | None, document: bytes | None) -> Outcome:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "file.pdf"
+        path.write_bytes(data)
+        args = [sys.executable, "-m", "evidence_chain.verify", str(path), "--json"]
+        if rpc_url:
+            args += ["--rpc", rpc_url]
+        if document is not None:
+            (Path(tmp) / "document").write_bytes(document)
+            args += ["--document", str(Path(tmp) / "document")]
+        run = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=120)
+    if run.returncode == 64:
+        return Outcome(ERROR, {}, text=run.stderr)
+    body = json.loads(run.stdout)
+    return Outcome(body["verdict"], {c["name"]: c["ok"] for c in body["checks"]})
 
 
 class Page:
