@@ -5,6 +5,7 @@ Targets (from the product's performance goals; checked here, never in unit tests
 - Merkle integration: >= 5x the leaves per second of the ``pymerkle`` package;
 - inclusion and consistency proofs from the database at 1,000,000 leaves: p99 < 5 ms;
 - anchoring: under 80,000 gas per anchor; every event on chain, confirmed, within a minute.
+- the browser verifier: the command's verdict on 100- and 1,000-event bundles, timed beside it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ import sys
 import time
 from collections.abc import Callable
 
-from bench import anchoring, envelopes, ingest, merkle_bench, proofs, reports, signing_bench
+from bench import (
+    anchoring,
+    envelopes,
+    ingest,
+    merkle_bench,
+    proofs,
+    reports,
+    signing_bench,
+    verifier_web,
+)
 
 BENCHES: dict[str, Callable[[], list[str]]] = {
     "merkle": merkle_bench.run,
@@ -23,6 +33,7 @@ BENCHES: dict[str, Callable[[], list[str]]] = {
     "signing": signing_bench.run,
     "envelopes": envelopes.run,
     "reports": reports.run,
+    "verifier_web": verifier_web.run,
 }
 
 

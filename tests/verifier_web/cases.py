@@ -49,7 +49,9 @@ def _flip(value: str) -> str:
     return value[:-1] + ("1" if value[-1] != "1" else "2")
 
 
-def bundle_of(which: str, change: Callable[[dict[str, Any]], Any] | None = None) -> Callable[[World], bytes]:
+def bundle_of(
+    which: str, change: Callable[[dict[str, Any]], Any] | None = None
+) -> Callable[[World], bytes]:
     """A maker: the world's bundle ``which``, changed in place by ``change`` (if given)."""
 
     def make(world: World) -> bytes:
@@ -124,7 +126,9 @@ CASES: list[Case] = [
     ),
     Case(
         "a block number past the head",
-        bundle_of("direct", lambda b: b["anchor"].update(block_number=b["anchor"]["block_number"] + 1000)),
+        bundle_of(
+            "direct", lambda b: b["anchor"].update(block_number=b["anchor"]["block_number"] + 1000)
+        ),
         "FAILED",
         ("anchor.block_number", "anchor.block_hash", "anchor.block_timestamp"),
     ),
@@ -149,7 +153,11 @@ CASES: list[Case] = [
     # ------------------------------------------------------------------ not bundles at all
     Case("not JSON", _raw(b"minutes of the meeting"), ERROR),
     Case("a duplicate key", _raw(b'{"format": "sealtrail-evidence-bundle", "format": "x"}'), ERROR),
-    Case("an inexact integer", _raw(b'{"format": "sealtrail-evidence-bundle", "n": 9007199254740993}'), ERROR),
+    Case(
+        "an inexact integer",
+        _raw(b'{"format": "sealtrail-evidence-bundle", "n": 9007199254740993}'),
+        ERROR,
+    ),
     Case("nested too deep", _raw(b"[" * 200_000), ERROR),
     Case("a byte order mark", _raw(b'\xef\xbb\xbf{"format": "sealtrail-evidence-bundle"}'), ERROR),
     Case("not UTF-8", _raw(b'{"format": "sealtrail-evidence-bundle", "x": "\xff"}'), ERROR),

@@ -118,9 +118,7 @@ class Page:
             "tr[data-check]", "rows => rows.map(r => [r.dataset.check, r.dataset.ok])"
         )
         ok = {"true": True, "false": False, "null": None}
-        return Outcome(
-            verdict, {n: ok[v] for n, v in rows}, requests, page.inner_text("#output")
-        )
+        return Outcome(verdict, {n: ok[v] for n, v in rows}, requests, page.inner_text("#output"))
 
     def elapsed_ms(self) -> int:
         """How long the last verification took, as the page measured it."""

@@ -47,4 +47,6 @@ def test_both_verifiers_give_the_tables_verdict(case: Case, world: World, page: 
     html_failed = [n for n in html.failed if n in known or n not in CHAIN_CHECKS]
     assert cmd.verdict == html.verdict, (cmd.failed, html.failed, cmd.text)
     assert cmd.failed == html_failed, html.text
-    assert [n for n in html.checks if n in cmd.checks] == list(cmd.checks), "checks in another order"
+    assert [n for n in html.checks if n in cmd.checks] == list(cmd.checks), (
+        "checks in another order"
+    )

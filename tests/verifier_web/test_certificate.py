@@ -6,8 +6,8 @@ but the RPC URL."""
 from __future__ import annotations
 
 import shutil
-from concurrent.futures import ThreadPoolExecutor
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,9 @@ def test_the_attached_page_verifies_its_certificate(
     assert pdfdetach, "poppler-utils is installed by make deps"
     report = tmp_path / "certificate.pdf"
     report.write_bytes(certificate)
-    listing = subprocess.run([pdfdetach, "-list", str(report)], capture_output=True, text=True, check=True)
+    listing = subprocess.run(
+        [pdfdetach, "-list", str(report)], capture_output=True, text=True, check=True
+    )
     assert "evidence-bundle.json" in listing.stdout and VERIFIER_ATTACHMENT in listing.stdout
     saved = tmp_path / "saved" / VERIFIER_ATTACHMENT
     saved.parent.mkdir()

@@ -30,7 +30,9 @@ def _node(*args: str) -> subprocess.CompletedProcess[str]:
 def test_javascript_unit_tests_pass() -> None:
     run = _node("--test", "verifier_web/test/")
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
-    assert re.search(r"^# fail 0$", run.stdout, re.M) and re.search(r"^# pass [1-9]", run.stdout, re.M)
+    assert re.search(r"^# fail 0$", run.stdout, re.M) and re.search(
+        r"^# pass [1-9]", run.stdout, re.M
+    )
 
 
 def test_rebuilding_gives_the_checked_in_html_byte_for_byte() -> None:
@@ -62,4 +64,7 @@ def test_chain_constants_are_the_contracts() -> None:
     event = "CheckpointAnchored(bytes32,uint64,bytes32)"
     assert topic.group(1) == Web3.keccak(text=event).hex().removeprefix("0x")
     contract = (REPO / "contracts_sol" / "EvidenceAnchor.sol").read_text(encoding="utf-8")
-    assert "event CheckpointAnchored(bytes32 indexed logId, uint64 indexed treeSize, bytes32 root)" in contract
+    assert (
+        "event CheckpointAnchored(bytes32 indexed logId, uint64 indexed treeSize, bytes32 root)"
+        in contract
+    )

@@ -43,7 +43,10 @@ def test_the_served_page_verifies_under_its_policy(
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
     violations: list[str] = []
-    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
     page.route(
         URL,
         lambda route: route.fulfill(
@@ -52,7 +55,9 @@ def test_the_served_page_verifies_under_its_policy(
     )
     page.goto(URL)
     assert page.title() == "Sealtrail 证据验证器"  # the browser's language
-    page.set_input_files("#file", files=[{"name": "b.json", "mimeType": "application/json", "buffer": bundle}])
+    page.set_input_files(
+        "#file", files=[{"name": "b.json", "mimeType": "application/json", "buffer": bundle}]
+    )
     page.wait_for_selector("#verdict")
     assert page.get_attribute("#verdict", "data-verdict") == "INCOMPLETE"
     assert "尚未锚定" in page.inner_text("#result")
