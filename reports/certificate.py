@@ -906,9 +906,8 @@ def _how_to_check(
             "<font name='Courier'>python -m evidence_chain.verify report.pdf --rpc URL</font> "
             f"where URL is any JSON-RPC endpoint of chain {escape(str(chain_id))}. It checks the "
             "signature, extracts the bundle and recomputes every step below; it prints each check "
-            "and exits 0 only if all hold. Add <font name='Courier'>--document contract.pdf"
-            "</font> to check that a file is the signed contract. Nothing to install: open the "
-            "attached <b>sealtrail-verifier.html</b> in any browser and drop this PDF on it.",
+            "and exits 0 only if all hold (<font name='Courier'>--document F</font>: is F in it?). "
+            "Or open the attached <b>sealtrail-verifier.html</b> in a browser; drop this PDF in.",
         ),
         (
             "Or check by hand: the records.",
