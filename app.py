@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from evidence_chain.config import Settings, load_settings
-from evidence_chain.instance import Instance, open_instance
+from runtime.services import Instance, open_instance
 
 
 def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:

@@ -24,11 +24,11 @@ _local_chain: Any = None
 def on_starting(server: Any) -> None:
     """Create or upgrade the instance once, and start the local chain, before any worker."""
     global _local_chain
-    from evidence_chain.chain import Web3Chain
+    from evidence_chain.anchoring.chain import Web3Chain
+    from evidence_chain.anchoring.localchain import start_local_chain
     from evidence_chain.config import load_settings
     from evidence_chain.errors import ChainError, ConfigurationError
-    from evidence_chain.instance import initialise
-    from evidence_chain.localchain import start_local_chain
+    from runtime.services import initialise
 
     settings = load_settings()
     initialise(settings)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import atexit
 
 from app import create_app, get_instance
-from evidence_chain.scheduler import SchedulerLeader
+from runtime.scheduler import SchedulerLeader
 
 app = create_app()
 

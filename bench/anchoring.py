@@ -19,7 +19,7 @@ from pathlib import Path
 
 import requests
 
-from evidence_chain.anchor_contract import contract, deploy, log_id, transact
+from evidence_chain.anchoring.contract import contract, deploy, log_id, transact
 from tests.chain.anvil import anvil_available, start_anvil
 from tests.service import Service, free_port, service_env
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import time
 
-from evidence_chain import merkle
+from evidence_chain.core import merkle
 
 N = 200_000
 

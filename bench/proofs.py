@@ -7,11 +7,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from evidence_chain import merkle
 from evidence_chain.config import load_settings
+from evidence_chain.core import merkle
 from evidence_chain.events import parse_event
-from evidence_chain.instance import initialise, open_instance
 from evidence_chain.tenants import create_tenant
+from runtime.services import initialise, open_instance
 
 LEAVES = 1_000_000
 CHUNK = 10_000

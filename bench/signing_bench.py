@@ -8,7 +8,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from signing.keystore import MasterKey
+from evidence_chain.keystore import MasterKey
 from signing.pades import Placement, SignOptions, sign_pdf
 from signing.pki import CertificateAuthority, Identity
 from signing.seals import SealSpec, draw_seal

@@ -2,7 +2,7 @@
 
 An event names documents through its ``data`` keys ``sha256_before`` (the original a signing
 step started from), ``sha256_after`` (the signed result), ``sha256`` and the hashes of each
-``documents[*]`` item (the bundle's rule, :func:`evidence_chain.bundle.document_mentions`).
+``documents[*]`` item (the bundle's rule, :func:`evidence_chain.core.bundle.document_mentions`).
 The ledger indexes them in the transaction that appends the event (:func:`index_rows`), so a
 document is findable exactly when its event is durable. Lookups answer which tenant, subject,
 leaf and role a hash appears under, and :func:`locate` proves each of those leaves against the
@@ -20,12 +20,12 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Engine, LargeBinary, select
 from sqlmodel import Field, SQLModel
 
-from evidence_chain import merkle
-from evidence_chain.bundle import document_mentions
-from evidence_chain.canonical import canonicalize
+from evidence_chain.core import merkle
+from evidence_chain.core.bundle import document_mentions
+from evidence_chain.core.canonical import canonicalize
+from evidence_chain.core.note import NoteVerifier, verify_checkpoint
 from evidence_chain.errors import EvidenceError, ValidationError, VerificationError
 from evidence_chain.models import LedgerEntry, Tenant
-from evidence_chain.note import NoteVerifier, verify_checkpoint
 
 __all__ = [
     "DocumentHit",
@@ -236,7 +236,7 @@ def locate(
 ) -> list[DocumentPlacement]:
     """Find ``sha256`` in the log and prove each leaf naming it (against the covering anchor).
 
-    ``instance`` is an :class:`evidence_chain.instance.Instance`. A stored tree that does not
+    ``instance`` is an :class:`runtime.services.Instance`. A stored tree that does not
     prove a leaf is reported (``proof_ok`` False), never raised: the page must show it.
     """
     ledger = instance.ledger

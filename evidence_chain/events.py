@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from evidence_chain.canonical import canonicalize
+from evidence_chain.core.canonical import canonicalize
 from evidence_chain.errors import CanonicalizationError, ValidationError
 
 RECORD_VERSION = 1

@@ -3,7 +3,7 @@
 One transaction per append: the records, their leaf indexes, the completed subtree hashes,
 the subject chain heads and the new tree size commit together, so an acknowledged event is
 durable and fully integrated, and a failed request leaves nothing behind. Which tree nodes a
-proof needs comes from the pure core (``evidence_chain.merkle``); this module only loads them.
+proof needs comes from the pure core (``evidence_chain.core.merkle``); this module only loads them.
 """
 
 from __future__ import annotations
@@ -27,10 +27,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 
-from evidence_chain import merkle
-from evidence_chain.canonical import canonicalize
 from evidence_chain.clock import aware as _aware
 from evidence_chain.clock import utcnow
+from evidence_chain.core import merkle
+from evidence_chain.core.canonical import canonicalize
+from evidence_chain.core.note import Checkpoint as CheckpointBody
+from evidence_chain.core.note import NoteVerifier, sign_checkpoint, verify_checkpoint
 from evidence_chain.documents import DOCREF
 from evidence_chain.documents import index_rows as document_index_rows
 from evidence_chain.errors import (
@@ -50,8 +52,6 @@ from evidence_chain.events import (
 )
 from evidence_chain.logkey import LogKey
 from evidence_chain.models import Checkpoint, LedgerEntry, LogState, SubjectHead, TreeNode
-from evidence_chain.note import Checkpoint as CheckpointBody
-from evidence_chain.note import NoteVerifier, sign_checkpoint, verify_checkpoint
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from evidence_chain.core.note import encode_verifier_key
 from evidence_chain.errors import ConfigurationError
-from evidence_chain.note import encode_verifier_key
 
 
 @dataclass(frozen=True)

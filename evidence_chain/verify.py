@@ -1,7 +1,7 @@
 """The offline verifier: ``python -m evidence_chain.verify FILE [--rpc URL] [--document PDF]``.
 
 A court or a notary runs this with nothing but the file and any JSON-RPC endpoint of the
-chain: it imports the core (:mod:`evidence_chain.bundle`), web3 for the one ``rootAt`` call
+chain: it imports the core (:mod:`evidence_chain.core.bundle`), web3 for the one ``rootAt`` call
 and pyHanko for the report's signature; nothing of the service (no Flask, no database, no
 ``signing``/``reports``/``web`` module). FILE is a certificate-of-evidence PDF (its signature is
 checked, then the embedded bundle) or an evidence bundle (JSON).
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evidence_chain.bundle import (
+from evidence_chain.core.bundle import (
     BUNDLE_ATTACHMENT,
     FAILED,
     INCOMPLETE,

@@ -1,6 +1,6 @@
 """Building the evidence bundle of a subject: its records, proofs, checkpoints and anchor.
 
-The bundle is format v1 of :mod:`evidence_chain.bundle` (documented in
+The bundle is format v1 of :mod:`evidence_chain.core.bundle` (documented in
 ``docs/evidence-bundle.md``). Everything in it comes from the ledger's own proofs, each checked
 by the ledger before it is handed out, and the document and certificate lists are derived from
 the records by the same core functions the verifier uses, so a fresh bundle always verifies.
@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from evidence_chain.anchoring import AnchorView
-from evidence_chain.bundle import (
+from evidence_chain.anchoring.service import AnchorView
+from evidence_chain.core.bundle import (
     BUNDLE_FORMAT,
     BUNDLE_VERSION,
     certificates_of,
@@ -22,9 +22,9 @@ from evidence_chain.bundle import (
     log_id,
 )
 from evidence_chain.errors import NotFoundError
-from evidence_chain.instance import Instance
 from evidence_chain.ledger import SignedCheckpoint, StoredEvent
 from evidence_chain.tenants import TenantRef
+from runtime.services import Instance
 from signing.models import SignerCertificate
 
 SIGNER_CERT = SignerCertificate.__table__  # type: ignore[attr-defined]

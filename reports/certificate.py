@@ -45,7 +45,7 @@ from reportlab.platypus.flowables import Flowable
 from signing.seals import cjk_font
 
 if TYPE_CHECKING:
-    from evidence_chain.bundle import BundleVerdict, Check
+    from evidence_chain.core.bundle import BundleVerdict, Check
 
 __all__ = ["BUNDLE_MIME", "ReportInfo", "render_certificate"]
 

@@ -20,14 +20,19 @@ from typing import TYPE_CHECKING, Any
 from cryptography import x509
 from sqlalchemy import Engine, insert, select
 
-from evidence_chain.bundle import BUNDLE_ATTACHMENT, BundleVerdict, ChainRootReader, verify_bundle
-from evidence_chain.canonical import canonicalize
 from evidence_chain.clock import aware as _aware
+from evidence_chain.core.bundle import (
+    BUNDLE_ATTACHMENT,
+    BundleVerdict,
+    ChainRootReader,
+    verify_bundle,
+)
+from evidence_chain.core.canonical import canonicalize
 from evidence_chain.errors import VerificationError
-from evidence_chain.instance import Instance
 from evidence_chain.tenants import TenantRef
 from reports.bundle import build_bundle
 from reports.models import EvidenceReport
+from runtime.services import Instance
 from verifier_web import VERIFIER_ATTACHMENT, verifier_html
 
 if TYPE_CHECKING:

@@ -20,13 +20,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from evidence_chain.bundle import ChainRootReader, Check, verdict_of
+from evidence_chain.core.bundle import ChainRootReader, Check, verdict_of
 from evidence_chain.documents import DocumentPlacement, locate
 from evidence_chain.errors import EvidenceError, NotFoundError, ValidationError, VerificationError
 from evidence_chain.events import format_time
 
 if TYPE_CHECKING:
-    from evidence_chain.instance import Instance
+    from runtime.services import Instance
     from signing.service import SigningService
 
 log = logging.getLogger(__name__)

@@ -21,8 +21,8 @@ from typing import IO, Any
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, text
 
-from evidence_chain import webhooks
-from evidence_chain.instance import Instance
+from runtime.services import Instance
+from webhooks import service as webhooks
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +132,7 @@ def default_jobs(instance: Instance) -> list[Job]:
         ]
     # Jobs of the other domain modules are added here, one line each.
     jobs += webhooks.scheduled_jobs(instance)
-    from signing import envelopes  # imported here: the signing layer builds on this module
+    from signing.envelopes import service as envelopes
 
     jobs += envelopes.scheduled_jobs(instance)
     return jobs

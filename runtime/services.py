@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 
 from evidence_chain import db
-from evidence_chain.anchoring import Anchorer, AnchorOptions, AnchorRecords
-from evidence_chain.chain import AnchorChain, Signer, Web3Chain
+from evidence_chain.anchoring.chain import AnchorChain, Signer, Web3Chain
+from evidence_chain.anchoring.service import Anchorer, AnchorOptions, AnchorRecords
 from evidence_chain.config import Settings
 from evidence_chain.errors import ConfigurationError
 from evidence_chain.ledger import Ledger
@@ -79,7 +79,7 @@ def open_instance(settings: Settings, *, chain: AnchorChain | None = None) -> In
 
 def submitter(settings: Settings) -> Signer | None:
     """The submitter key: EVIDENCE_ANCHOR_KEY, a keystore, or anvil's dev key on the local chain."""
-    from evidence_chain import localchain
+    from evidence_chain.anchoring import localchain
 
     if settings.anchor_key:
         return Signer.from_hex(settings.anchor_key)
@@ -94,7 +94,7 @@ def submitter(settings: Settings) -> Signer | None:
 
 def contract_address(settings: Settings) -> str | None:
     """EVIDENCE_CONTRACT_ADDRESS, or the deployment recorded for the local chain."""
-    from evidence_chain import localchain
+    from evidence_chain.anchoring import localchain
 
     if settings.contract_address:
         return settings.contract_address
@@ -109,7 +109,7 @@ def build_anchorer(
     settings: Settings, engine: Engine, ledger: Ledger, chain: AnchorChain | None = None
 ) -> Anchorer:
     """Wire the anchoring service of an instance."""
-    from evidence_chain import localchain
+    from evidence_chain.anchoring import localchain
 
     if chain is None:
         if settings.chain_rpc_url:

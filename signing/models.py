@@ -3,7 +3,7 @@
 The schema is created by the hand-written migration ``0003_signing``; these classes must stay
 in step with it. Seals are a tenant's own appearances (drawn or uploaded); a signer
 certificate is issued by our CA to one identity of one tenant, with its private key sealed
-by the master key (:mod:`signing.keystore`), and is reused until it is revoked or expires.
+by the master key (:mod:`evidence_chain.keystore`), and is reused until it is revoked or expires.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ On first start :meth:`CertificateAuthority.load_or_create` makes, in one directo
     issuing.pem / issuing.key.enc    issuing CA signed by the root (pathLen 0)
     revocations.json                 revoked serials of both CAs
 
-Keys are sealed with :mod:`signing.keystore`; every file is mode 0600. End-entity and TSA
+Keys are sealed with :mod:`evidence_chain.keystore`; every file is mode 0600. End-entity and TSA
 certificates carry a CRL distribution point (``{base_url}/pki/crl``), the issuing CA carries
 ``{base_url}/pki/root-crl``, so a relying party can check every non-root link of the chain
 and pyHanko can embed both CRLs into the DSS for long-term validation (PAdES B-LT).
@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.types import (
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
 from evidence_chain.errors import ConfigurationError, ValidationError
-from signing.keystore import MasterKey, decrypt_private_key, encrypt_private_key
+from evidence_chain.keystore import MasterKey, decrypt_private_key, encrypt_private_key
 
 __all__ = [
     "DOCUMENT_SIGNING_EKU",

@@ -39,15 +39,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from sqlalchemy import Engine, insert, select, update
 
-from evidence_chain.canonical import parse_json
 from evidence_chain.clock import aware as _aware
 from evidence_chain.clock import utcnow as _utcnow
 from evidence_chain.config import Settings
+from evidence_chain.core.canonical import parse_json
 from evidence_chain.errors import CanonicalizationError, NotFoundError, ValidationError
 from evidence_chain.events import SUBJECT_PATTERN, format_time, parse_event
+from evidence_chain.keystore import MasterKey, decrypt_private_key, encrypt_private_key
 from evidence_chain.ledger import Ledger
 from evidence_chain.tenants import TenantRef
-from signing.keystore import MasterKey, decrypt_private_key, encrypt_private_key
 from signing.models import Seal, SignerCertificate
 from signing.pki import CertificateAuthority, Identity, SignerIdentity, new_signer_key
 

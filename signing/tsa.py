@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from pyhanko.sign.timestamps import TimeStamper
 
 from evidence_chain.errors import ConfigurationError
-from signing.keystore import MasterKey, decrypt_private_key, encrypt_private_key
+from evidence_chain.keystore import MasterKey, decrypt_private_key, encrypt_private_key
 from signing.pki import CertificateAuthority, new_serial
 
 __all__ = [

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from evidence_chain.config import Settings, load_settings, normalize_database_url
-from evidence_chain.instance import initialise
+from runtime.services import initialise
 
 PG_URL = os.environ.get("EVIDENCE_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from evidence_chain import merkle
-from evidence_chain.canonical import canonicalize
-from evidence_chain.note import verify_checkpoint
+from evidence_chain.core import merkle
+from evidence_chain.core.canonical import canonicalize
+from evidence_chain.core.note import verify_checkpoint
 from evidence_chain.tenants import create_tenant
 
 

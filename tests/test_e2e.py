@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import requests
 
-from evidence_chain import merkle
-from evidence_chain.canonical import canonicalize
-from evidence_chain.note import verify_checkpoint
+from evidence_chain.core import merkle
+from evidence_chain.core.canonical import canonicalize
+from evidence_chain.core.note import verify_checkpoint
 from tests.service import Service, running_service, service_env  # noqa: F401 - the service fixture
 
 pytestmark = pytest.mark.slow

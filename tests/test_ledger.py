@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from evidence_chain import merkle
+from evidence_chain.core import merkle
+from evidence_chain.core.note import verify_checkpoint
 from evidence_chain.errors import IntegrityError
 from evidence_chain.events import parse_event
-from evidence_chain.note import verify_checkpoint
 
 
 def make_events(n: int, subjects: int = 3) -> list[Any]:
@@ -197,7 +197,7 @@ def test_audit_catches_a_deleted_leaf(app, instance, filled):
 def test_audit_catches_a_checkpoint_note_signed_by_another_key(app, instance, filled):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from evidence_chain.note import Checkpoint, sign_checkpoint
+    from evidence_chain.core.note import Checkpoint, sign_checkpoint
 
     cp = instance.ledger.checkpoint(20)
     forged = sign_checkpoint(

@@ -9,7 +9,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from app import get_instance
 from evidence_chain.errors import NotFoundError, ValidationError
 from evidence_chain.events import parse_events
-from evidence_chain.instance import Instance
+from runtime.services import Instance
 from web.auth import current_tenant, require_tenant
 from web.bodies import json_body
 from web.openapi import openapi_document

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import request
 
-from evidence_chain.canonical import parse_json
+from evidence_chain.core.canonical import parse_json
 from evidence_chain.errors import CanonicalizationError, ValidationError
 
 

@@ -12,10 +12,10 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from app import get_instance
-from evidence_chain.anchoring import Anchorer
+from evidence_chain.anchoring.service import Anchorer
 from evidence_chain.errors import ConfigurationError, EvidenceError
-from evidence_chain.instance import Instance, initialise, submitter
 from evidence_chain.tenants import add_key, create_tenant, list_tenants
+from runtime.services import Instance, initialise, submitter
 from signing import service as signing_service
 
 
@@ -113,7 +113,7 @@ def _anchorer() -> Anchorer:
 @chain_group.command("deploy")
 def chain_deploy() -> None:
     """Deploy EvidenceAnchor with the configured submitter key; print its address."""
-    from evidence_chain import localchain
+    from evidence_chain.anchoring import localchain
 
     settings = current_app.config["SEALTRAIL_SETTINGS"]
     signer = submitter(settings)

@@ -19,7 +19,7 @@ from flask.cli import AppGroup, with_appcontext
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from evidence_chain.errors import PayloadTooLargeError, ValidationError
-from signing.envelopes import EnvelopeService, InitiatorContext, RequestContext
+from signing.envelopes.service import EnvelopeService, InitiatorContext, RequestContext
 from web.auth import current_tenant, require_tenant
 from web.bodies import json_object, parse_text
 
@@ -229,7 +229,7 @@ def envelope_document(envelope_id: str, n: int) -> Response:
 def outbox_command(to: str | None, limit: int, as_json: bool) -> None:
     """Print the notifications kept for the operator (email without SMTP, and every SMS)."""
     from app import get_instance
-    from evidence_chain.notify import read_outbox
+    from messages.service import read_outbox
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     items = read_outbox(get_instance(app).engine, to=to, limit=limit)

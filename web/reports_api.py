@@ -9,9 +9,9 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from app import get_instance
 from evidence_chain.errors import ValidationError
-from evidence_chain.instance import Instance
 from reports.bundle import build_bundle
 from reports.service import issue_report
+from runtime.services import Instance
 from web.auth import current_tenant, require_tenant
 from web.openapi import ERRORS
 from web.signing_api import signing_service

@@ -52,7 +52,7 @@ from evidence_chain.errors import (
 from signing.render import PRESETS, PageGeometry, PageRenderer, box_to_percent, preset_position
 
 if TYPE_CHECKING:
-    from signing.envelopes import EnvelopeService, RequestContext, SignerView
+    from signing.envelopes.service import EnvelopeService, RequestContext, SignerView
 
 # Paths this module adds to the OpenAPI document (web/openapi.py merges them).
 OPENAPI_PATHS: dict[str, Any] = {}
@@ -134,7 +134,7 @@ def load_or_create_secret_key(path: Path) -> bytes:
 
 def envelope_service() -> EnvelopeService:
     """The app's envelope service."""
-    from signing.envelopes import EnvelopeService
+    from signing.envelopes.service import EnvelopeService
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     return EnvelopeService.for_app(app)
@@ -152,7 +152,7 @@ def renderer() -> PageRenderer:
 
 def request_context(req: Request) -> RequestContext:
     """Who is asking: client address (as the app's WSGI stack sees it) and user agent."""
-    from signing.envelopes import RequestContext
+    from signing.envelopes.service import RequestContext
 
     ua = req.headers.get("User-Agent")
     return RequestContext(ip=req.remote_addr, user_agent=ua[:MAX_UA] if ua else None)

@@ -17,7 +17,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app import get_instance
-from evidence_chain.bundle import ChainRootReader
+from evidence_chain.core.bundle import ChainRootReader
 from evidence_chain.documents import parse_sha256
 from evidence_chain.errors import (
     EvidenceError,

@@ -1,6 +1,6 @@
 """Webhooks: endpoints of a tenant, their deliveries, and replay.
 
-Thin: parse the request, call one :class:`evidence_chain.webhooks.WebhookService` method,
+Thin: parse the request, call one :class:`webhooks.service.WebhookService` method,
 render. Another tenant's endpoint or delivery is a 404, exactly like one that does not exist.
 """
 
@@ -12,9 +12,9 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, request
 
 from app import get_instance
 from evidence_chain.errors import ValidationError
-from evidence_chain.webhooks import EVENTS, STATUSES, WebhookService
 from web.auth import current_tenant, require_tenant
 from web.bodies import json_object
+from webhooks.service import EVENTS, STATUSES, WebhookService
 
 bp = Blueprint("webhooks", __name__)
 EXTENSION = "sealtrail.webhooks"

@@ -14,7 +14,7 @@ at-least-once (a process that dies between the POST and recording it leaves the 
 expire and the delivery to be sent again); receivers de-duplicate on ``Sealtrail-Delivery``.
 
 An endpoint's secret is needed in clear to compute each signature, so it is sealed with a key
-derived from the instance's master key (:class:`signing.keystore.MasterKey`), bound to the
+derived from the instance's master key (:class:`evidence_chain.keystore.MasterKey`), bound to the
 endpoint's public id; it is shown once, at creation or rotation.
 
 Server-side request forgery: unless the instance allows private targets
@@ -53,10 +53,10 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import create_connection
 
-from evidence_chain.canonical import canonicalize
 from evidence_chain.clock import aware as _aware
 from evidence_chain.clock import iso as _iso
 from evidence_chain.clock import utcnow
+from evidence_chain.core.canonical import canonicalize
 from evidence_chain.errors import (
     ConflictError,
     IntegrityError,
@@ -64,12 +64,12 @@ from evidence_chain.errors import (
     ValidationError,
 )
 from evidence_chain.models import Tenant
-from evidence_chain.webhook_models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 if TYPE_CHECKING:
-    from evidence_chain.instance import Instance
-    from evidence_chain.scheduler import Job
-    from signing.keystore import MasterKey
+    from evidence_chain.keystore import MasterKey
+    from runtime.scheduler import Job
+    from runtime.services import Instance
 
 log = logging.getLogger(__name__)
 
@@ -737,7 +737,7 @@ class WebhookService:
     @classmethod
     def for_instance(cls, instance: Instance, **kwargs: Any) -> WebhookService:
         """The service of an instance, with its master key and its private-targets setting."""
-        from signing.keystore import MasterKey
+        from evidence_chain.keystore import MasterKey
         from signing.service import master_key_path
 
         kwargs.setdefault("allow_private", instance.settings.webhook_allow_private)
@@ -1193,7 +1193,7 @@ class _ForceSubscribed:
 
 def scheduled_jobs(instance: Instance) -> list[Job]:
     """The delivery job of an instance: every 2 s, bounded batches for up to about 10 s."""
-    from evidence_chain.scheduler import Job
+    from runtime.scheduler import Job
 
     holder: dict[str, WebhookService] = {}
 

@@ -24,8 +24,12 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import TransactionNotFound
 
-from evidence_chain.anchor_contract import REVERT_EXCEPTIONS, ContractReverted, decode_anchor_revert
-from evidence_chain.anchor_contract import contract as contract_at
+from evidence_chain.anchoring.contract import (
+    REVERT_EXCEPTIONS,
+    ContractReverted,
+    decode_anchor_revert,
+)
+from evidence_chain.anchoring.contract import contract as contract_at
 from evidence_chain.errors import ChainError, ConfigurationError, EvidenceError
 
 ZERO32 = b"\x00" * 32
@@ -348,7 +352,7 @@ class Web3Chain(AnchorChain):
 
     @_wrapped
     def deploy(self, signer: Signer) -> str:
-        from evidence_chain.anchor_contract import deploy
+        from evidence_chain.anchoring.contract import deploy
 
         return str(deploy(self.w3, signer.key))
 

@@ -32,9 +32,8 @@ from web3.types import TxParams, TxReceipt
 
 from evidence_chain.errors import ChainError, ConfigurationError
 
-ARTIFACT_PATH = (
-    Path(__file__).resolve().parent.parent / "contracts_sol" / "build" / "EvidenceAnchor.json"
-)
+REPO_ROOT = Path(__file__).resolve().parents[2]
+ARTIFACT_PATH = REPO_ROOT / "contracts_sol" / "build" / "EvidenceAnchor.json"
 
 Sender: TypeAlias = LocalAccount | bytes | str
 """A local account, a 32-byte private key (bytes or hex), or a node-managed account's address."""

@@ -20,13 +20,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from evidence_chain.chain import Signer, Web3Chain
+from evidence_chain.anchoring.chain import Signer, Web3Chain
 from evidence_chain.config import Settings
 from evidence_chain.errors import ChainError, ConfigurationError
 
 log = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 ANVIL_BIN = REPO_ROOT / "node_modules" / ".bin" / "anvil"
 ANVIL_CHAIN_ID = 31337
 # anvil's first well-known development account ("test test ... junk"): public, local use only.

@@ -26,19 +26,19 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, text, update
 
-from evidence_chain import webhooks
-from evidence_chain.anchor_contract import (
+from evidence_chain.anchoring.chain import ZERO32, AnchorChain, Fees, Signer
+from evidence_chain.anchoring.contract import (
     AlreadyAnchored,
     ContractReverted,
     TreeSizeNotIncreasing,
     log_id,
 )
-from evidence_chain.chain import ZERO32, AnchorChain, Fees, Signer
 from evidence_chain.clock import aware as _aware
 from evidence_chain.clock import utcnow
 from evidence_chain.errors import ChainError, ConfigurationError, EvidenceError, NotFoundError
 from evidence_chain.ledger import Ledger
 from evidence_chain.models import Anchor, AnchorAttempt, ChainAlarm
+from webhooks import service as webhooks
 
 log = logging.getLogger(__name__)
 

@@ -60,9 +60,9 @@ from evidence_chain.errors import (
 from evidence_chain.events import format_time, parse_event, parse_rfc3339
 from evidence_chain.ledger import Ledger
 from evidence_chain.models import Tenant
-from evidence_chain.notify import Message, Notifier, notifier_for
 from evidence_chain.tenants import TenantRef
-from signing.envelope_models import Envelope, EnvelopeDocument, EnvelopeField, EnvelopeParty
+from messages.service import Message, Notifier, notifier_for
+from signing.envelopes.models import Envelope, EnvelopeDocument, EnvelopeField, EnvelopeParty
 from signing.models import Seal
 from signing.pades import PDF_LOCK
 from signing.pki import Identity
@@ -71,8 +71,8 @@ from signing.seals import draw_text_lines
 if TYPE_CHECKING:
     from flask import Flask
 
-    from evidence_chain.instance import Instance
-    from evidence_chain.scheduler import Job
+    from runtime.scheduler import Job
+    from runtime.services import Instance
     from signing.service import SigningService
 
 __all__ = [
@@ -594,7 +594,7 @@ class EnvelopeService:
 
     def _webhook(self, conn: Connection, loaded: _Loaded, event: str, **extra: Any) -> None:
         """Queue the tenant's webhook deliveries in the caller's transaction."""
-        from evidence_chain import webhooks
+        from webhooks import service as webhooks
 
         env = conn.execute(select(ENVELOPE).where(ENVELOPE.c.id == loaded.env.id)).one()
         payload: dict[str, Any] = {
@@ -2120,7 +2120,7 @@ class EnvelopeService:
 
 def scheduled_jobs(instance: Instance, interval: float = 60.0) -> list[Job]:
     """The envelope expiry job for the scheduler (idempotent; expiry is also checked lazily)."""
-    from evidence_chain.scheduler import Job
+    from runtime.scheduler import Job
 
     def signing() -> SigningService:
         from signing.service import SigningService

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from web3 import Web3
 
-from evidence_chain.anchoring import Anchorer
-from evidence_chain.chain import Signer, SwitchableChain, Web3Chain
+from evidence_chain.anchoring.chain import Signer, SwitchableChain, Web3Chain
+from evidence_chain.anchoring.service import Anchorer
 from evidence_chain.config import Settings, load_settings
-from evidence_chain.instance import Instance, initialise, open_instance
+from runtime.services import Instance, initialise, open_instance
 
 
 @dataclass

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from evidence_chain.anchor_contract import contract, log_id, transact
-from evidence_chain.anchoring import Anchorer, AnchorOptions
+from evidence_chain.anchoring.contract import contract, log_id, transact
+from evidence_chain.anchoring.service import Anchorer, AnchorOptions
 from evidence_chain.errors import ChainError, ConfigurationError
-from evidence_chain.instance import build_anchorer
+from runtime.services import build_anchorer
 from tests.anchoring.conftest import Rig
 
 
@@ -258,7 +258,7 @@ def test_no_contract_or_key_is_reported_not_crashed(rig: Rig) -> None:
 
 
 def test_chain_errors_are_wrapped(rig: Rig) -> None:
-    from evidence_chain.chain import Web3Chain
+    from evidence_chain.anchoring.chain import Web3Chain
 
     dead = Web3Chain.http("http://127.0.0.1:9", timeout=0.5)
     with pytest.raises(ChainError):

@@ -14,12 +14,12 @@ import pytest
 import requests
 from web3 import Web3
 
-from evidence_chain.anchor_contract import contract, log_id
-from evidence_chain.chain import Signer, Web3Chain
+from evidence_chain.anchoring.chain import Signer, Web3Chain
+from evidence_chain.anchoring.contract import contract, log_id
 from evidence_chain.config import Settings, load_settings
 from evidence_chain.events import EventInput
-from evidence_chain.instance import Instance, initialise, open_instance
 from evidence_chain.tenants import create_tenant
+from runtime.services import Instance, initialise, open_instance
 from tests.chain.anvil import DEV_PRIVATE_KEY, AnvilProcess, anvil_available, start_anvil
 from tests.chain.conftest import require_tool
 from tests.service import ROOT, Service, free_port, service_env
@@ -158,8 +158,8 @@ SCHEDULER_SCRIPT = """
 import sys, time, logging
 logging.basicConfig(level=logging.INFO)
 from evidence_chain.config import load_settings
-from evidence_chain.instance import open_instance
-from evidence_chain.scheduler import SchedulerLeader
+from runtime.services import open_instance
+from runtime.scheduler import SchedulerLeader
 leader = SchedulerLeader(open_instance(load_settings()), retry_seconds=0.3)
 leader.start()
 time.sleep(120)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import hashlib
 
-from evidence_chain import merkle
-from evidence_chain.anchor_contract import contract, log_id, transact
-from evidence_chain.scheduler import default_jobs
+from evidence_chain.anchoring.contract import contract, log_id, transact
+from evidence_chain.core import merkle
+from runtime.scheduler import default_jobs
 from tests.anchoring.conftest import Rig
 
 

@@ -12,7 +12,7 @@ from types import TracebackType
 
 from web3 import Web3
 
-from evidence_chain.localchain import stop_anvil
+from evidence_chain.anchoring.localchain import stop_anvil
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ANVIL_BIN = REPO_ROOT / "node_modules" / ".bin" / "anvil"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence_chain.anchor_contract import contract, deploy, log_id, transact
+from evidence_chain.anchoring.contract import contract, deploy, log_id, transact
 from tests.chain.anvil import AnvilProcess, anvil_available, start_anvil
 from tests.chain.conftest import require_tool
 

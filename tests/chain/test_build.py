@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from evidence_chain.anchor_contract import ARTIFACT_PATH, load_artifact
+from evidence_chain.anchoring.contract import ARTIFACT_PATH, load_artifact
 from tests.chain.conftest import require_tool
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

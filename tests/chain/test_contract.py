@@ -10,7 +10,7 @@ from web3 import Web3
 from web3.contract import Contract
 from web3.contract.contract import ContractFunction
 
-from evidence_chain.anchor_contract import (
+from evidence_chain.anchoring.contract import (
     REVERT_EXCEPTIONS,
     AlreadyAnchored,
     AnchorRevert,

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evidence_chain.canonical import canonicalize, format_number, parse_json
+from evidence_chain.core.canonical import canonicalize, format_number, parse_json
 from evidence_chain.errors import CanonicalizationError
 
 from ._vectors import VECTORS, load_json, unhex
@@ -260,7 +260,7 @@ plain_values = st.recursive(
 @given(st.one_of(json_values, plain_values))
 def test_fast_path_equals_the_full_encoder(value: object) -> None:
     """The standard-library fast path yields byte for byte what the full JCS encoder yields."""
-    from evidence_chain.canonical import _canonicalize_full, _plain
+    from evidence_chain.core.canonical import _canonicalize_full, _plain
 
     full = _canonicalize_full(value)
     assert canonicalize(value) == full
@@ -273,7 +273,7 @@ def test_fast_path_equals_the_full_encoder(value: object) -> None:
 
 def test_fast_path_declines_what_it_cannot_encode() -> None:
     """Floats, astral-plane keys, lone surrogates and big integers take the full encoder."""
-    from evidence_chain.canonical import _plain
+    from evidence_chain.core.canonical import _plain
 
     assert _plain({"a": [1, "x", None, True], "b": {"c": "中文"}})
     assert not _plain({"a": 1.5})
@@ -286,7 +286,7 @@ def test_fast_path_declines_what_it_cannot_encode() -> None:
 
 def test_parse_json_refuses_deep_nesting_before_the_parser_recurses() -> None:
     """A hostile body nested far deeper than any record is refused with a clear error."""
-    from evidence_chain.canonical import MAX_DEPTH, nesting_depth
+    from evidence_chain.core.canonical import MAX_DEPTH, nesting_depth
 
     deep = "[" * 200_000 + "]" * 200_000
     with pytest.raises(CanonicalizationError, match="nested more than 128 levels"):

@@ -9,9 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evidence_chain import merkle
-from evidence_chain.errors import VerificationError
-from evidence_chain.merkle import (
+from evidence_chain.core import merkle
+from evidence_chain.core.merkle import (
     EMPTY_ROOT,
     CompactRange,
     consistency_proof,
@@ -28,6 +27,7 @@ from evidence_chain.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from evidence_chain.errors import VerificationError
 
 from ._vectors import load_json, unhex
 

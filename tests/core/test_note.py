@@ -10,8 +10,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evidence_chain.errors import VerificationError
-from evidence_chain.note import (
+from evidence_chain.core.note import (
     Checkpoint,
     NoteVerifier,
     encode_signer_key,
@@ -25,6 +24,7 @@ from evidence_chain.note import (
     split_note,
     verify_checkpoint,
 )
+from evidence_chain.errors import VerificationError
 
 from ._vectors import load_json, unhex
 

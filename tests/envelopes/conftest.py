@@ -17,7 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from evidence_chain.config import Settings, load_settings
-from evidence_chain.instance import initialise
+from runtime.services import initialise
 from tests.service import free_port
 from tests.signing.conftest import make_pdf
 
@@ -96,7 +96,7 @@ def mailbox(smtp: tuple[Mailbox, int]) -> Mailbox:
 
 @pytest.fixture
 def envelopes(app: Any) -> Any:
-    from signing.envelopes import EnvelopeService
+    from signing.envelopes.service import EnvelopeService
 
     return EnvelopeService.for_app(app)
 

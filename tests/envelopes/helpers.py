@@ -24,7 +24,7 @@ def create(client: Any, auth: dict[str, str], spec: dict[str, Any], *pdfs: bytes
 
 def sign_party(envelopes: Any, mailbox: Mailbox, address: str, **kw: Any) -> Any:
     """Drive one party through link, code and signature with the domain service."""
-    from signing.envelopes import RequestContext
+    from signing.envelopes.service import RequestContext
 
     ctx = RequestContext("203.0.113.9", "pytest-signer/1.0")
     token = mailbox.token(address, kw.pop("after_links", 0))

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from signing.envelopes import RequestContext
+from signing.envelopes.service import RequestContext
 from tests.envelopes.conftest import Mailbox, three_party_spec
 from tests.envelopes.helpers import create, one_party_spec, sign_party
 
@@ -221,8 +221,8 @@ def test_a_later_party_cannot_sign_before_its_turn(
     from sqlalchemy import update
 
     from evidence_chain.errors import ConflictError
-    from signing.envelope_models import EnvelopeParty
-    from signing.envelopes import hash_token
+    from signing.envelopes.models import EnvelopeParty
+    from signing.envelopes.service import hash_token
 
     spec = one_party_spec()
     spec["order"] = "sequential"

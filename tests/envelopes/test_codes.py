@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from evidence_chain.errors import GoneError, RateLimitedError, VerificationError
-from signing.envelopes import RequestContext
+from signing.envelopes.service import RequestContext
 from tests.envelopes.conftest import Mailbox
 from tests.envelopes.helpers import create, one_party_spec
 
@@ -193,8 +193,8 @@ def test_the_scheduler_job_expires_envelopes(
 ) -> None:
     from sqlalchemy import update
 
-    from evidence_chain.scheduler import default_jobs
-    from signing.envelope_models import Envelope
+    from runtime.scheduler import default_jobs
+    from signing.envelopes.models import Envelope
 
     env = _sent(client, auth, contract_pdf, expires_in_days=1)
     job = {job.id: job for job in default_jobs(instance)}["envelope-expiry"]

@@ -7,7 +7,7 @@ import threading
 import zipfile
 from typing import Any
 
-from signing.envelopes import InitiatorContext, RequestContext
+from signing.envelopes.service import InitiatorContext, RequestContext
 from tests.envelopes.conftest import Mailbox
 from tests.signing.conftest import make_pdf
 

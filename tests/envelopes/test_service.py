@@ -12,7 +12,7 @@ from evidence_chain.errors import (
     RateLimitedError,
     VerificationError,
 )
-from signing.envelopes import InitiatorContext, RequestContext
+from signing.envelopes.service import InitiatorContext, RequestContext
 from tests.envelopes.conftest import Mailbox, three_party_spec
 
 CTX = RequestContext("203.0.113.7", "pytest-browser/1.0")

@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evidence_chain.bundle import BUNDLE_ATTACHMENT
+from evidence_chain.core.bundle import BUNDLE_ATTACHMENT
 from evidence_chain.errors import VerificationError
 from evidence_chain.events import parse_event
-from evidence_chain.instance import Instance
 from evidence_chain.ledger import SignedCheckpoint
 from evidence_chain.tenants import TenantRef
+from runtime.services import Instance
 
 SUBJECT = "envelope:env_7QK2"
 
@@ -151,7 +151,7 @@ class ReportPki:
 
 def make_pki(directory: Path) -> ReportPki:
     """A fresh CA, TSA and one organization signer (slow: make it once per session)."""
-    from signing.keystore import MasterKey
+    from evidence_chain.keystore import MasterKey
     from signing.pki import CertificateAuthority, Identity
     from signing.tsa import TimeStampAuthority
 

@@ -12,18 +12,18 @@ from typing import Any
 
 import pytest
 
-from evidence_chain.anchor_contract import contract as anchor_contract
-from evidence_chain.anchor_contract import log_id, transact
-from evidence_chain.bundle import (
+from evidence_chain.anchoring.contract import contract as anchor_contract
+from evidence_chain.anchoring.contract import log_id, transact
+from evidence_chain.core.bundle import (
     BUNDLE_FORMAT,
     MAX_EVENTS,
     parse_bundle,
     verify_bundle,
 )
+from evidence_chain.core.note import Checkpoint, sign_checkpoint
 from evidence_chain.errors import NotFoundError, ValidationError
 from evidence_chain.events import parse_event
 from evidence_chain.logkey import LogKey
-from evidence_chain.note import Checkpoint, sign_checkpoint
 from evidence_chain.tenants import create_tenant
 from evidence_chain.verify import web3_reader
 from reports.bundle import build_bundle
@@ -200,8 +200,8 @@ def _record_field(b: dict[str, Any]) -> None:
 
 
 def _record_and_leaf(b: dict[str, Any]) -> None:
-    from evidence_chain.canonical import canonicalize
-    from evidence_chain.merkle import leaf_hash
+    from evidence_chain.core.canonical import canonicalize
+    from evidence_chain.core.merkle import leaf_hash
 
     b["events"][5]["record"]["actor"]["email"] = "mallory@example.com"
     b["events"][5]["leaf_hash"] = leaf_hash(canonicalize(b["events"][5]["record"])).hex()

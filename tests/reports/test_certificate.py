@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from evidence_chain.bundle import verify_bundle
+from evidence_chain.core.bundle import verify_bundle
 from evidence_chain.events import parse_event
 from evidence_chain.verify import verify_file, web3_reader
 from reports.service import IssuedReport, get_report, issue_report, verify_url

@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from evidence_chain.anchor_contract import contract as anchor_contract
-from evidence_chain.anchor_contract import log_id, transact
-from evidence_chain.bundle import BUNDLE_ATTACHMENT
-from evidence_chain.chain import Signer, Web3Chain
+from evidence_chain.anchoring.chain import Signer, Web3Chain
+from evidence_chain.anchoring.contract import contract as anchor_contract
+from evidence_chain.anchoring.contract import log_id, transact
 from evidence_chain.config import load_settings
-from evidence_chain.instance import initialise, open_instance
+from evidence_chain.core.bundle import BUNDLE_ATTACHMENT
 from evidence_chain.tenants import create_tenant
 from evidence_chain.verify import extract_bundle
 from reports.bundle import build_bundle
+from runtime.services import initialise, open_instance
 from tests.chain.anvil import DEV_PRIVATE_KEY, AnvilProcess, anvil_available, start_anvil
 from tests.chain.conftest import require_tool
 from tests.reports.bundle_fixtures import (

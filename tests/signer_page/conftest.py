@@ -13,8 +13,8 @@ import pytest
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from evidence_chain.notify import read_outbox
-from signing.envelopes import EnvelopeService, InitiatorContext, RequestContext
+from messages.service import read_outbox
+from signing.envelopes.service import EnvelopeService, InitiatorContext, RequestContext
 
 LINK = re.compile(r"/sign/([A-Za-z0-9_-]{20,})")
 CODE = re.compile(r"\b(\d{6})\b")

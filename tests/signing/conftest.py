@@ -11,7 +11,7 @@ import pytest
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
-from signing.keystore import MasterKey
+from evidence_chain.keystore import MasterKey
 from signing.pki import CertificateAuthority, Identity, SignerIdentity
 from signing.tsa import InProcessTimeStamper, TimeStampAuthority
 

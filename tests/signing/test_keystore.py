@@ -8,8 +8,14 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from evidence_chain.errors import ConfigurationError
+from evidence_chain.keystore import (
+    ENV_VAR,
+    MAGIC,
+    MasterKey,
+    decrypt_private_key,
+    encrypt_private_key,
+)
 from signing.errors import KeyDecryptionError
-from signing.keystore import ENV_VAR, MAGIC, MasterKey, decrypt_private_key, encrypt_private_key
 
 
 @pytest.fixture(scope="module")

@@ -7,8 +7,8 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
+from evidence_chain.keystore import MasterKey
 from signing.errors import KeyDecryptionError
-from signing.keystore import MasterKey
 from signing.pki import DOCUMENT_SIGNING_EKU, CertificateAuthority, Identity, SignerIdentity
 from tests.signing.conftest import Pki
 

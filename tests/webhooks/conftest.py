@@ -25,7 +25,7 @@ import pytest
 
 from evidence_chain.config import Settings
 from evidence_chain.tenants import TenantRef, create_tenant
-from evidence_chain.webhooks import WebhookService
+from webhooks.service import WebhookService
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "webhooks.md"
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from evidence_chain.tenants import create_tenant
-from evidence_chain.webhooks import WebhookService
 from tests.anchoring.conftest import Rig, make_rig
 from tests.webhooks.conftest import Receiver
+from webhooks.service import WebhookService
 
 
 @pytest.fixture
@@ -102,7 +102,7 @@ def test_a_reorg_is_reported_then_the_anchor_mined_again(rig: Rig, receiver: Rec
 
 
 def test_an_anchor_found_already_on_chain_is_reported(rig: Rig, receiver: Receiver) -> None:
-    from evidence_chain.anchor_contract import contract, log_id, transact
+    from evidence_chain.anchoring.contract import contract, log_id, transact
 
     service, anchors, _, _ = setup_tenants(rig, receiver)
     rig.push(3)

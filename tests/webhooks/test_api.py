@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from evidence_chain import webhooks
-from evidence_chain.webhooks import WebhookService
 from tests.webhooks.conftest import Receiver
+from webhooks import service as webhooks
+from webhooks.service import WebhookService
 
 ENVELOPE = {"envelope": {"id": "env_9", "status": "completed"}}
 

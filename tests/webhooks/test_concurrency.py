@@ -6,10 +6,11 @@ import threading
 from collections import Counter
 from typing import Any
 
-from evidence_chain import db, webhooks
-from evidence_chain.scheduler import default_jobs
-from evidence_chain.webhooks import WebhookService
+from evidence_chain import db
+from runtime.scheduler import default_jobs
 from tests.webhooks.conftest import Clock, Receiver
+from webhooks import service as webhooks
+from webhooks.service import WebhookService
 
 N = 60
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from evidence_chain import webhooks
-from evidence_chain.webhooks import BACKOFF, JITTER, MAX_ATTEMPTS, WebhookService
 from tests.webhooks.conftest import Clock, Receiver, follow
+from webhooks import service as webhooks
+from webhooks.service import BACKOFF, JITTER, MAX_ATTEMPTS, WebhookService
 
 ENVELOPE = {"envelope": {"id": "env_7", "status": "sent", "title": "Lease, Rue Haute 4"}}
 
@@ -369,7 +369,7 @@ def test_rotation_signs_with_the_new_secret_and_delete_stops_deliveries(
 def test_the_secret_is_encrypted_at_rest(
     client: Any, auth: dict[str, str], instance: Any, service: WebhookService, receiver: Receiver
 ) -> None:
-    from signing.keystore import MasterKey
+    from evidence_chain.keystore import MasterKey
 
     endpoint = register(client, auth, receiver)
     assert receiver.secret is not None

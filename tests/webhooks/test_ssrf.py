@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from evidence_chain import webhooks
 from evidence_chain.config import load_settings
 from evidence_chain.errors import ConfigurationError
-from evidence_chain.webhooks import WebhookService
 from tests.webhooks.conftest import Clock, Receiver, serve
+from webhooks import service as webhooks
+from webhooks.service import WebhookService
 
 ENVELOPE = {"envelope": {"id": "env_3", "status": "sent"}}
 NAME = "hooks.customer.test"
