@@ -27,16 +27,27 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from evidence_chain.errors import ConfigurationError
-from signing.errors import KeyDecryptionError
+from evidence_chain.config import Settings
+from evidence_chain.errors import ConfigurationError, KeyDecryptionError
 
-__all__ = ["ENV_VAR", "MasterKey", "decrypt_private_key", "encrypt_private_key"]
+__all__ = [
+    "ENV_VAR",
+    "MasterKey",
+    "decrypt_private_key",
+    "encrypt_private_key",
+    "master_key_path",
+]
 
 ENV_VAR = "EVIDENCE_MASTER_KEY"
 MAGIC = b"STK1"
 NONCE_LEN = 12
 KEY_LEN = 32
 _WRAP_INFO = b"sealtrail/keystore/v1"
+
+
+def master_key_path(settings: Settings) -> Path:
+    """Where the generated master key lives when EVIDENCE_MASTER_KEY is not set."""
+    return settings.home / "keys" / "master.key"
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from evidence_chain.core.bundle import (
     verdict_of,
     verify_bundle,
 )
-from evidence_chain.errors import ChainError, EvidenceError, ValidationError, VerificationError
+from evidence_chain.core.errors import ChainError, EvidenceError, ValidationError, VerificationError
 
 __all__ = [
     "FileVerdict",

@@ -36,7 +36,6 @@ class NotificationError(EvidenceError):
     """The message could not be handed to the mail server; the caller may retry."""
 
     code = "notification_failed"
-    status = 503
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,6 @@ class UnsupportedFileError(ValidationError):
     """The upload is neither a PDF nor a JSON evidence bundle."""
 
     code = "unsupported_file"
-    status = 415
 
 
 @dataclass(frozen=True)

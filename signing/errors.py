@@ -1,16 +1,17 @@
 """Narrow errors of the signing engine.
 
-Each subclass keeps the HTTP status of its parent in :mod:`evidence_chain.errors` and adds its
-own ``code`` so a client can tell "this is not a PDF" from "page 7 does not exist".
+Each subclass narrows a class of :mod:`evidence_chain.errors` (and so answers with its HTTP
+status, see ``web/errors.py``) and adds its own ``code`` so a client can tell "this is not a
+PDF" from "page 7 does not exist".
 """
 
 from __future__ import annotations
 
 from evidence_chain.errors import (
     ConfigurationError,
+    KeyDecryptionError,
     PayloadTooLargeError,
     ValidationError,
-    VerificationError,
 )
 
 __all__ = [
@@ -88,12 +89,6 @@ class SealImageError(ValidationError):
     """An uploaded seal image is not a PNG/JPEG, is too large, or cannot be decoded."""
 
     code = "invalid_seal_image"
-
-
-class KeyDecryptionError(VerificationError):
-    """An encrypted private key could not be opened with the master key."""
-
-    code = "key_decryption_failed"
 
 
 class SigningFailedError(ConfigurationError):

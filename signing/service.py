@@ -45,7 +45,12 @@ from evidence_chain.config import Settings
 from evidence_chain.core.canonical import parse_json
 from evidence_chain.errors import CanonicalizationError, NotFoundError, ValidationError
 from evidence_chain.events import SUBJECT_PATTERN, format_time, parse_event
-from evidence_chain.keystore import MasterKey, decrypt_private_key, encrypt_private_key
+from evidence_chain.keystore import (
+    MasterKey,
+    decrypt_private_key,
+    encrypt_private_key,
+    master_key_path,
+)
 from evidence_chain.ledger import Ledger
 from evidence_chain.tenants import TenantRef
 from signing.models import Seal, SignerCertificate
@@ -107,11 +112,6 @@ MAX_PLACEMENTS = 20
 def pki_dir(settings: Settings) -> Path:
     """Where the CA and the TSA keep their certificates and sealed keys."""
     return settings.home / "pki"
-
-
-def master_key_path(settings: Settings) -> Path:
-    """Where the generated master key lives when EVIDENCE_MASTER_KEY is not set."""
-    return settings.home / "keys" / "master.key"
 
 
 def initialise(settings: Settings) -> None:

@@ -1,8 +1,10 @@
-"""The one place where errors become the JSON error envelope.
+"""The one place where errors become HTTP: a table of statuses, and the JSON error envelope.
 
-``{"error": {"code": ..., "message": ..., "details": {...}}}`` with the HTTP status of the
-error's class. Anything unexpected is logged with its traceback and answered with a 500
-envelope that says nothing of the internals.
+``{"error": {"code": ..., "message": ..., "details": {...}}}``, the code being the error's own
+and the status the one :data:`STATUSES` gives its class (the nearest listed class in its
+ancestry). The domain and the core raise errors that know nothing of HTTP. Anything
+unexpected is logged with its traceback and answered with a 500 envelope that says nothing of
+the internals.
 """
 
 from __future__ import annotations
@@ -13,9 +15,31 @@ from typing import Any
 from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
-from evidence_chain.errors import EvidenceError
+from evidence_chain import errors as E
+from messages.service import NotificationError
+from reports.verification import UnsupportedFileError
 
 log = logging.getLogger(__name__)
+
+STATUSES: dict[type[E.EvidenceError], int] = {
+    E.EvidenceError: 500,
+    E.ValidationError: 400,
+    E.CanonicalizationError: 400,
+    E.AuthenticationError: 401,
+    E.ForbiddenError: 403,
+    E.NotFoundError: 404,
+    E.ConflictError: 409,
+    E.GoneError: 410,
+    E.PayloadTooLargeError: 413,
+    UnsupportedFileError: 415,
+    E.VerificationError: 422,
+    E.RateLimitedError: 429,
+    E.IntegrityError: 500,
+    E.ConfigurationError: 500,
+    E.ChainError: 503,
+    NotificationError: 503,
+}
+"""The HTTP status of each error class; a subclass answers with its nearest listed ancestor's."""
 
 HTTP_CODES = {
     400: "bad_request",
@@ -31,6 +55,15 @@ HTTP_CODES = {
 }
 
 
+def status_of(exc: E.EvidenceError) -> int:
+    """The HTTP status that answers ``exc``: its class's, or its nearest listed ancestor's."""
+    for cls in type(exc).__mro__:
+        status = STATUSES.get(cls)
+        if status is not None:
+            return status
+    return 500
+
+
 def envelope(
     status: int, code: str, message: str, details: dict[str, Any] | None = None
 ) -> Response:
@@ -43,11 +76,12 @@ def envelope(
 def init_app(app: Flask) -> None:
     """Register the error handlers."""
 
-    @app.errorhandler(EvidenceError)
-    def _evidence_error(exc: EvidenceError) -> Response:
-        if exc.status >= 500:
+    @app.errorhandler(E.EvidenceError)
+    def _evidence_error(exc: E.EvidenceError) -> Response:
+        status = status_of(exc)
+        if status >= 500:
             log.error("%s: %s %s", exc.code, exc.message, exc.details)
-        return envelope(exc.status, exc.code, exc.message, exc.details)
+        return envelope(status, exc.code, exc.message, exc.details)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:

@@ -50,6 +50,7 @@ from evidence_chain.errors import (
     ValidationError,
 )
 from signing.render import PRESETS, PageGeometry, PageRenderer, box_to_percent, preset_position
+from web.errors import status_of
 
 if TYPE_CHECKING:
     from signing.envelopes.service import EnvelopeService, RequestContext, SignerView
@@ -293,22 +294,22 @@ def _action_error(exc: EvidenceError) -> Response:
     again = (
         request.method == "POST"
         and bool(token)
-        and exc.status in (400, 403, 409, 422, 429)
+        and status_of(exc) in (400, 403, 409, 422, 429)
         and exc.details.get("reason") != "csrf"
     )
     if again and token:
         try:
             view = envelope_service().signer_view(token)
         except EvidenceError:
-            return _render_error(exc, exc.status)
-        return _render_page(token, view, exc.status, error=_describe(exc), form=request.form)
-    return _render_error(exc, exc.status)
+            return _render_error(exc, status_of(exc))
+        return _render_page(token, view, status_of(exc), error=_describe(exc), form=request.form)
+    return _render_error(exc, status_of(exc))
 
 
 def _describe(exc: EvidenceError) -> str:
     """A sentence for the signer from an error of the service."""
     tries = exc.details.get("tries_left")
-    if exc.status == 422 and isinstance(tries, int):
+    if status_of(exc) == 422 and isinstance(tries, int):
         noun = "try" if tries == 1 else "tries"
         return f"That code is not right. You have {tries} {noun} left."
     return f"{exc.message[:1].upper()}{exc.message[1:]}"
@@ -316,7 +317,7 @@ def _describe(exc: EvidenceError) -> str:
 
 @bp.errorhandler(EvidenceError)
 def _evidence_error(exc: EvidenceError) -> Response:
-    if exc.status >= 500:
+    if status_of(exc) >= 500:
         log.error("%s: %s", exc.code, exc.message)
     return _action_error(exc)
 

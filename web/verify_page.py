@@ -34,6 +34,7 @@ from reports.verification import (
     verify_upload,
 )
 from verifier_web import content_security_policy, verifier_html
+from web.errors import status_of
 from web.signing_api import signing_service
 
 bp = Blueprint(
@@ -230,6 +231,7 @@ def _page(
         result=result,
         body=body,
         error=error,
+        status=status,
         token=token,
         lookup=lookup,
         limit=_limit(),
@@ -273,7 +275,7 @@ def verify_form() -> Response:
                 get_instance(current_app), parse_sha256(document), chain_root=_chain_root()
             )
     except EvidenceError as exc:
-        return _no_store(*_page(error=exc, status=exc.status, lookup=lookup))
+        return _no_store(*_page(error=exc, status=status_of(exc), lookup=lookup))
     if want_pdf:
         return _pdf_response(result.to_json())
     return _no_store(*_page(result=result, lookup=lookup))
@@ -285,7 +287,7 @@ def verify_submit() -> Response:
     try:
         result = _verify_upload(_upload(allow_raw=False))
     except EvidenceError as exc:
-        return _no_store(*_page(error=exc, status=exc.status))
+        return _no_store(*_page(error=exc, status=status_of(exc)))
     if request.form.get("format") == "pdf":
         return _pdf_response(result.to_json())
     return _no_store(*_page(result=result))

@@ -737,8 +737,7 @@ class WebhookService:
     @classmethod
     def for_instance(cls, instance: Instance, **kwargs: Any) -> WebhookService:
         """The service of an instance, with its master key and its private-targets setting."""
-        from evidence_chain.keystore import MasterKey
-        from signing.service import master_key_path
+        from evidence_chain.keystore import MasterKey, master_key_path
 
         kwargs.setdefault("allow_private", instance.settings.webhook_allow_private)
         master = MasterKey.load_or_create(master_key_path(instance.settings))

@@ -25,13 +25,13 @@ from cryptography.hazmat.primitives import hashes
 
 from evidence_chain.core import merkle
 from evidence_chain.core.canonical import canonicalize, nesting_depth, parse_json
-from evidence_chain.core.note import NoteVerifier, parse_verifier_key, verify_checkpoint
-from evidence_chain.errors import (
+from evidence_chain.core.errors import (
     CanonicalizationError,
     EvidenceError,
     ValidationError,
     VerificationError,
 )
+from evidence_chain.core.note import NoteVerifier, parse_verifier_key, verify_checkpoint
 
 __all__ = [
     "BUNDLE_ATTACHMENT",

@@ -16,7 +16,7 @@ import math
 import re
 from typing import Any
 
-from evidence_chain.errors import CanonicalizationError
+from evidence_chain.core.errors import CanonicalizationError
 
 __all__ = [
     "MAX_DEPTH",

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from hashlib import sha256
 
-from evidence_chain.errors import VerificationError
+from evidence_chain.core.errors import VerificationError
 
 LEAF_PREFIX = b"\x00"
 NODE_PREFIX = b"\x01"

@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from evidence_chain.errors import VerificationError
+from evidence_chain.core.errors import VerificationError
 
 __all__ = [
     "ALG_ED25519",

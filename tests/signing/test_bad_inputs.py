@@ -24,6 +24,7 @@ from signing.pki import SignerIdentity
 from signing.validate import validate_pdf
 from tests.signing.conftest import Pki
 from tests.signing.helpers import sign
+from web.errors import status_of
 
 
 def encrypted_pdf() -> bytes:
@@ -50,7 +51,7 @@ def test_unreadable_inputs(data: bytes, error: type[Exception], code: str) -> No
         check_pdf(data)
     assert isinstance(info.value, ValidationError)
     assert info.value.code == code
-    assert info.value.status == 400
+    assert status_of(info.value) == 400
 
 
 def test_truncated_pdf(contract: bytes) -> None:
@@ -68,7 +69,7 @@ def test_too_large(contract: bytes) -> None:
     with pytest.raises(PdfTooLargeError) as info:
         check_pdf(contract, max_bytes=len(contract) - 1)
     assert isinstance(info.value, PayloadTooLargeError)
-    assert info.value.status == 413
+    assert status_of(info.value) == 413
     assert info.value.details["limit"] == len(contract) - 1
 
 
@@ -123,7 +124,7 @@ def test_bad_placements(
 ) -> None:
     with pytest.raises(error) as info:
         sign(pki, contract, alice, simple_seal, [placement])
-    assert info.value.status == 400  # type: ignore[attr-defined]
+    assert status_of(info.value) == 400  # type: ignore[arg-type]
 
 
 def test_watermark_after_a_signature_is_refused(
