@@ -9,20 +9,25 @@ from typing import Any
 from flask import Flask
 
 from evidence_chain.config import Settings, load_settings
-from runtime.services import Instance, open_instance
+from runtime.services import Services
 
 
-def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
+def create_app(
+    config: Mapping[str, Any] | Settings | None = None, *, services: Services | None = None
+) -> Flask:
     """Build the application.
 
     ``config`` is a mapping of the same names as the environment (``EVIDENCE_HOME``,
     ``DATABASE_URL``, ...) or a ready :class:`Settings`; by default the environment is read.
-    The instance (database, keys) is opened on first use, so CLI commands such as
-    ``init`` work before it exists.
+    ``services`` are the process's already built services (``wsgi`` shares them with the
+    scheduler); without them they are built on first use, so CLI commands such as ``init``
+    work before the instance exists. Either way ``web.context.services()`` finds them.
     """
-    settings = config if isinstance(config, Settings) else load_settings(config)
+    if services is not None:
+        settings = services.settings
+    else:
+        settings = config if isinstance(config, Settings) else load_settings(config)
     app = Flask(__name__, static_folder=None)
-    app.config["SEALTRAIL_SETTINGS"] = settings
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
     logging.basicConfig(
@@ -35,6 +40,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     from web import (
         api,
         cli,
+        context,
         envelopes_api,
         errors,
         reports_api,
@@ -44,6 +50,7 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
         webhooks_api,
     )
 
+    context.install(app, settings, services)
     errors.init_app(app)
     api.init_app(app)
     signing_api.init_app(app)
@@ -54,12 +61,3 @@ def create_app(config: Mapping[str, Any] | Settings | None = None) -> Flask:
     webhooks_api.init_app(app)
     cli.init_app(app)  # last: it also makes every registered command report errors cleanly
     return app
-
-
-def get_instance(app: Flask) -> Instance:
-    """The app's instance, opened on first use and shared by its requests."""
-    instance = app.extensions.get("sealtrail")
-    if instance is None:
-        instance = open_instance(app.config["SEALTRAIL_SETTINGS"])
-        app.extensions["sealtrail"] = instance
-    return instance

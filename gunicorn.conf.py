@@ -28,7 +28,7 @@ def on_starting(server: Any) -> None:
     from evidence_chain.anchoring.localchain import start_local_chain
     from evidence_chain.config import load_settings
     from evidence_chain.errors import ChainError, ConfigurationError
-    from runtime.services import initialise
+    from runtime.setup import initialise
 
     settings = load_settings()
     initialise(settings)

@@ -11,7 +11,8 @@ from evidence_chain.config import load_settings
 from evidence_chain.core import merkle
 from evidence_chain.events import parse_event
 from evidence_chain.tenants import create_tenant
-from runtime.services import initialise, open_instance
+from runtime.services import build_services
+from runtime.setup import initialise
 
 LEAVES = 1_000_000
 CHUNK = 10_000
@@ -30,7 +31,7 @@ def run() -> list[str]:
             {"EVIDENCE_HOME": tmp, "EVIDENCE_SCHEDULER": "false", "EVIDENCE_ANCHORING": "false"}
         )
         initialise(settings)
-        inst = open_instance(settings)
+        inst = build_services(settings)
         tenant, _ = create_tenant(inst.engine, "Bench")
         template = [
             parse_event(

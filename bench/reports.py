@@ -17,7 +17,7 @@ from evidence_chain.tenants import authenticate
 from evidence_chain.verify import verify_file, web3_reader
 from reports.service import issue_report
 from tests.anchoring.conftest import make_rig
-from web.signing_api import signing_service
+from web.context import services
 
 EVENTS = 100
 REPORTS = 5
@@ -50,7 +50,7 @@ def run() -> list[str]:
             rig.anchorer.watch()
             rig.mine(2)
             rig.anchorer.watch()
-            service = signing_service(rig.app)
+            service = services(rig.app).signing
             service.service_signer()  # the one-off key and certificate are not per report
             times, pdf, verdict = [], b"", ""
             for _ in range(REPORTS):

@@ -24,7 +24,7 @@ from evidence_chain.core.bundle import (
 from evidence_chain.errors import NotFoundError
 from evidence_chain.ledger import SignedCheckpoint, StoredEvent
 from evidence_chain.tenants import TenantRef
-from runtime.services import Instance
+from reports.sources import EvidenceSources
 from signing.models import SignerCertificate
 
 SIGNER_CERT = SignerCertificate.__table__  # type: ignore[attr-defined]
@@ -62,7 +62,7 @@ def _anchor_json(anchor: AnchorView) -> dict[str, Any]:
     }
 
 
-def subject_events(instance: Instance, tenant: TenantRef, subject: str) -> list[StoredEvent]:
+def subject_events(instance: EvidenceSources, tenant: TenantRef, subject: str) -> list[StoredEvent]:
     """Every event of a tenant's subject in chain order; NotFoundError if there is none."""
     events: list[StoredEvent] = []
     while True:
@@ -76,7 +76,9 @@ def subject_events(instance: Instance, tenant: TenantRef, subject: str) -> list[
     return events
 
 
-def _certificates(instance: Instance, tenant: TenantRef, events: list[StoredEvent]) -> list[Any]:
+def _certificates(
+    instance: EvidenceSources, tenant: TenantRef, events: list[StoredEvent]
+) -> list[Any]:
     certs = certificates_of(e.record for e in events)
     missing = [c["sha256"] for c in certs if c["pem"] is None]
     if missing:
@@ -95,7 +97,7 @@ def _certificates(instance: Instance, tenant: TenantRef, events: list[StoredEven
 
 
 def build_bundle(
-    instance: Instance,
+    instance: EvidenceSources,
     tenant: TenantRef,
     subject: str,
     *,

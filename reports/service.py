@@ -32,7 +32,7 @@ from evidence_chain.errors import VerificationError
 from evidence_chain.tenants import TenantRef
 from reports.bundle import build_bundle
 from reports.models import EvidenceReport
-from runtime.services import Instance
+from reports.sources import EvidenceSources
 from verifier_web import VERIFIER_ATTACHMENT, verifier_html
 
 if TYPE_CHECKING:
@@ -110,7 +110,7 @@ class IssuedReport:
     verdict: BundleVerdict
 
 
-def instance_chain_root(instance: Instance) -> ChainRootReader | None:
+def instance_chain_root(instance: EvidenceSources) -> ChainRootReader | None:
     """Read anchored roots through the instance's own chain connection (None: anchoring off)."""
     anchorer = instance.anchorer
     if anchorer is None:
@@ -130,7 +130,7 @@ def instance_chain_root(instance: Instance) -> ChainRootReader | None:
 
 
 def issue_report(
-    instance: Instance,
+    instance: EvidenceSources,
     signing: SigningService,
     tenant: TenantRef,
     subject: str,

@@ -26,7 +26,7 @@ from evidence_chain.errors import EvidenceError, NotFoundError, ValidationError,
 from evidence_chain.events import format_time
 
 if TYPE_CHECKING:
-    from runtime.services import Instance
+    from reports.sources import EvidenceSources
     from signing.service import SigningService
 
 log = logging.getLogger(__name__)
@@ -179,7 +179,7 @@ def classify(data: bytes) -> str:
 def verify_upload(
     data: bytes,
     *,
-    instance: Instance,
+    instance: EvidenceSources,
     signing: SigningService,
     chain_root: ChainRootReader | None = None,
     max_bytes: int | None = None,
@@ -255,7 +255,7 @@ def _embedded_bundle(data: bytes) -> bytes | None:
 def _verify_pdf(
     data: bytes,
     *,
-    instance: Instance,
+    instance: EvidenceSources,
     signing: SigningService,
     chain_root: ChainRootReader | None,
 ) -> Verification:
@@ -356,7 +356,7 @@ def _log_checks(placements: Sequence[DocumentPlacement]) -> list[Check]:
 
 
 def verify_document_hash(
-    instance: Instance, sha256: bytes, *, chain_root: ChainRootReader | None = None
+    instance: EvidenceSources, sha256: bytes, *, chain_root: ChainRootReader | None = None
 ) -> Verification:
     """Where a document with this hash sits in the log; NotFoundError when nowhere."""
     placements = tuple(locate(instance, sha256, chain_check=_anchor_check(chain_root)))

@@ -1,9 +1,10 @@
-"""Background jobs (checkpointing, anchoring, confirmations) in exactly one process.
+"""The scheduler: the jobs of :mod:`runtime.jobs` in exactly one process.
 
-Every web worker runs a :class:`SchedulerLeader`; only the one holding the instance-wide lock
-runs the jobs: a PostgreSQL session advisory lock, or an exclusive file lock next to the
-SQLite database. If the leader dies its lock is released and another worker takes over
-within one retry interval. Jobs are idempotent, so a takeover never does harm.
+Every web worker runs a :class:`SchedulerLeader` over the worker's own :class:`Services`; only
+the one holding the instance-wide lock runs the jobs: a PostgreSQL session advisory lock, or
+an exclusive file lock next to the SQLite database. If the leader dies its lock is released
+and another worker takes over within one retry interval. Jobs are idempotent, so a takeover
+never does harm.
 """
 
 from __future__ import annotations
@@ -13,16 +14,14 @@ import hashlib
 import logging
 import os
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, text
 
-from runtime.services import Instance
-from webhooks import service as webhooks
+from runtime.jobs import Job, scheduled_jobs
+from runtime.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -35,30 +34,21 @@ def advisory_key(origin: str) -> int:
     return int.from_bytes(digest[:8], "big") >> 1
 
 
-@dataclass(frozen=True)
-class Job:
-    """A periodic job: its id, function and interval in seconds."""
-
-    id: str
-    func: Callable[[], Any]
-    seconds: float
-
-
 class LeaderLock:
     """An instance-wide, non-blocking, exclusive lock held for as long as the process wants."""
 
-    def __init__(self, instance: Instance) -> None:
-        self.instance = instance
+    def __init__(self, services: Services) -> None:
+        self.services = services
         self._file: IO[bytes] | None = None
         self._conn: Connection | None = None
-        self._key = advisory_key(instance.ledger.key.origin)
+        self._key = advisory_key(services.ledger.key.origin)
 
     def try_acquire(self) -> bool:
         """Take the lock if nobody holds it; True when this process holds it."""
         if self.held():
             return True
-        if self.instance.settings.is_sqlite:
-            path = Path(self.instance.settings.home) / "scheduler.lock"
+        if self.services.settings.is_sqlite:
+            path = Path(self.services.settings.home) / "scheduler.lock"
             path.parent.mkdir(parents=True, exist_ok=True)
             handle = open(path, "a+b")  # noqa: SIM115 - held open while leading
             try:
@@ -72,7 +62,7 @@ class LeaderLock:
             handle.flush()
             self._file = handle
             return True
-        conn = self.instance.engine.connect()
+        conn = self.services.engine.connect()
         got = bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar())
         conn.commit()
         if not got:
@@ -112,56 +102,16 @@ class LeaderLock:
             self._conn = None
 
 
-def default_jobs(instance: Instance) -> list[Job]:
-    """The jobs every instance runs."""
-    jobs = [
-        Job(
-            "checkpoint",
-            _logged(instance.ledger.sign_checkpoint),
-            instance.settings.checkpoint_interval,
-        ),
-    ]
-    if instance.anchorer is not None:
-        jobs += [
-            Job("anchor", _logged(instance.anchorer.anchor_job), instance.settings.anchor_interval),
-            Job(
-                "anchor-watch",
-                _logged(instance.anchorer.watch_job),
-                instance.settings.watch_interval,
-            ),
-        ]
-    # Jobs of the other domain modules are added here, one line each.
-    jobs += webhooks.scheduled_jobs(instance)
-    from signing.envelopes import service as envelopes
-
-    jobs += envelopes.scheduled_jobs(instance)
-    return jobs
-
-
-def _logged(func: Callable[[], Any]) -> Callable[[], Any]:
-    def run() -> Any:
-        try:
-            return func()
-        except Exception:
-            log.exception(
-                "scheduled job %s failed; it runs again at its next interval", func.__name__
-            )
-            return None
-
-    run.__name__ = func.__name__
-    return run
-
-
 class SchedulerLeader:
     """Runs the jobs in this process while it holds the leader lock; retries otherwise."""
 
     def __init__(
-        self, instance: Instance, jobs: list[Job] | None = None, *, retry_seconds: float = 5.0
+        self, services: Services, jobs: list[Job] | None = None, *, retry_seconds: float = 5.0
     ) -> None:
-        self.instance = instance
-        self.jobs = jobs if jobs is not None else default_jobs(instance)
+        self.services = services
+        self.jobs = jobs if jobs is not None else scheduled_jobs(services)
         self.retry_seconds = retry_seconds
-        self.lock = LeaderLock(instance)
+        self.lock = LeaderLock(services)
         self._scheduler: BackgroundScheduler | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

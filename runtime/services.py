@@ -1,59 +1,109 @@
-"""One Sealtrail instance: its settings, database engine, log key and ledger, wired once."""
+"""Every service of one instance, built once per process and shared by all its users.
+
+The web workers' requests, the CLI commands and the scheduler's jobs use the same
+:class:`Services`: one database engine (one pool), one ledger, one anchorer, one signing
+service, and so on. Heavy parts stay lazy inside the services themselves (the signing service
+opens its CA, TSA and pyHanko on first use; nothing connects to the chain until it is used).
+The web edge finds them through ``web.context.services()``; nothing else builds them.
+"""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
 from evidence_chain import db
+from evidence_chain.anchoring import localchain
 from evidence_chain.anchoring.chain import AnchorChain, Signer, Web3Chain
 from evidence_chain.anchoring.service import Anchorer, AnchorOptions, AnchorRecords
+from evidence_chain.blobs import BlobStore, blob_store_for
 from evidence_chain.config import Settings
 from evidence_chain.errors import ConfigurationError
+from evidence_chain.keystore import MasterKey, master_key_path
 from evidence_chain.ledger import Ledger
 from evidence_chain.logkey import LogKey, load_or_create_private_key
+from messages.service import Notifier, notifier_for
+from signing.envelopes.service import EnvelopeService
+from signing.render import PageRenderer
+from signing.service import SigningService
+from webhooks import service as webhooks
+from webhooks.service import WebhookService
 
 log = logging.getLogger(__name__)
 
+__all__ = ["Services", "build_anchorer", "build_services", "contract_address", "submitter"]
+
 
 @dataclass
-class Instance:
-    """The domain services of one instance, shared by the web edge, the CLI and the scheduler."""
+class Services:
+    """The services of one instance (see the module's docstring)."""
 
     settings: Settings
     engine: Engine
     ledger: Ledger
-    anchorer: Anchorer | None = None
-    anchors: AnchorRecords = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.anchors = AnchorRecords(self.engine)
+    anchors: AnchorRecords
+    anchorer: Anchorer | None
+    """None when anchoring is disabled (``EVIDENCE_ANCHORING=false``)."""
+    blobs: BlobStore
+    master_key: MasterKey
+    signing: SigningService
+    notifier: Notifier
+    envelopes: EnvelopeService
+    webhooks: WebhookService
+    pages: PageRenderer
+    """Renders signer-page images of PDF pages (cache under ``EVIDENCE_HOME/cache/pages``)."""
 
     def close(self) -> None:
         """Release database connections."""
         self.engine.dispose()
 
 
-def initialise(settings: Settings) -> None:
-    """Prepare an instance on first start (idempotent): home folder, schema, log key, origin."""
-    settings.home.mkdir(parents=True, exist_ok=True)
-    db.upgrade(settings.database_url)
-    load_or_create_private_key(settings.key_path)
-    engine = db.make_engine(settings.database_url)
-    try:
-        Ledger.ensure_origin(engine, settings.log_origin)
-    finally:
-        engine.dispose()
-
-
-def open_instance(settings: Settings, *, chain: AnchorChain | None = None) -> Instance:
-    """Open an initialised instance; ConfigurationError if its schema is not up to date.
+def build_services(
+    settings: Settings,
+    *,
+    chain: AnchorChain | None = None,
+    notifier: Notifier | None = None,
+    blobs: BlobStore | None = None,
+) -> Services:
+    """Open an initialised instance's services; ConfigurationError if it is not initialised.
 
     With anchoring enabled the chain is the given one, or a web3 chain at the configured RPC
-    URL (the local anvil by default); nothing connects to it until it is first used.
+    URL (the local anvil by default). ``notifier`` and ``blobs`` replace the configured ones
+    (tests, and operators embedding Sealtrail).
     """
+    engine = open_engine(settings)
+    private_key = load_or_create_private_key(settings.key_path)
+    origin = Ledger.ensure_origin(engine, settings.log_origin)
+    ledger = Ledger(engine, LogKey(origin=origin, private_key=private_key))
+    anchorer = (
+        build_anchorer(settings, engine, ledger, chain) if settings.anchoring_enabled else None
+    )
+    master_key = MasterKey.load_or_create(master_key_path(settings))
+    signing = SigningService.from_env(settings, engine, ledger)
+    blobs = blobs or blob_store_for(settings.home)
+    notifier = notifier or notifier_for(settings)
+    return Services(
+        settings=settings,
+        engine=engine,
+        ledger=ledger,
+        anchors=AnchorRecords(engine),
+        anchorer=anchorer,
+        blobs=blobs,
+        master_key=master_key,
+        signing=signing,
+        notifier=notifier,
+        envelopes=EnvelopeService(
+            settings, engine, ledger, lambda: signing, blobs=blobs, notifier=notifier
+        ),
+        webhooks=WebhookService(engine, master_key, allow_private=settings.webhook_allow_private),
+        pages=PageRenderer.for_home(settings.home),
+    )
+
+
+def open_engine(settings: Settings) -> Engine:
+    """The instance's engine; ConfigurationError unless its schema and log key are in place."""
     engine = db.make_engine(settings.database_url)
     current = db.current_revision(engine)
     head = db.head_revision()
@@ -68,19 +118,11 @@ def open_instance(settings: Settings, *, chain: AnchorChain | None = None) -> In
         raise ConfigurationError(
             f"no log key at {settings.key_path}: run `flask --app app init` first"
         )
-    private_key = load_or_create_private_key(settings.key_path)
-    origin = Ledger.ensure_origin(engine, settings.log_origin)
-    ledger = Ledger(engine, LogKey(origin=origin, private_key=private_key))
-    anchorer = (
-        build_anchorer(settings, engine, ledger, chain) if settings.anchoring_enabled else None
-    )
-    return Instance(settings=settings, engine=engine, ledger=ledger, anchorer=anchorer)
+    return engine
 
 
 def submitter(settings: Settings) -> Signer | None:
     """The submitter key: EVIDENCE_ANCHOR_KEY, a keystore, or anvil's dev key on the local chain."""
-    from evidence_chain.anchoring import localchain
-
     if settings.anchor_key:
         return Signer.from_hex(settings.anchor_key)
     if settings.anchor_keystore is not None:
@@ -94,8 +136,6 @@ def submitter(settings: Settings) -> Signer | None:
 
 def contract_address(settings: Settings) -> str | None:
     """EVIDENCE_CONTRACT_ADDRESS, or the deployment recorded for the local chain."""
-    from evidence_chain.anchoring import localchain
-
     if settings.contract_address:
         return settings.contract_address
     if settings.local_chain:
@@ -108,9 +148,7 @@ def contract_address(settings: Settings) -> str | None:
 def build_anchorer(
     settings: Settings, engine: Engine, ledger: Ledger, chain: AnchorChain | None = None
 ) -> Anchorer:
-    """Wire the anchoring service of an instance."""
-    from evidence_chain.anchoring import localchain
-
+    """The anchoring service, its status changes queued as webhooks in their transaction."""
     if chain is None:
         if settings.chain_rpc_url:
             chain = Web3Chain.http(settings.chain_rpc_url, kind="remote")
@@ -126,4 +164,6 @@ def build_anchorer(
         max_fee_wei=int(settings.max_fee_gwei * 10**9),
         tx_timeout=settings.tx_timeout,
     )
-    return Anchorer(engine, ledger, chain, signer, options)
+    return Anchorer(
+        engine, ledger, chain, signer, options, listeners=[webhooks.anchor_status_changed]
+    )

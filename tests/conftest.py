@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from evidence_chain.config import Settings, load_settings, normalize_database_url
-from runtime.services import initialise
+from runtime.setup import initialise
 
 PG_URL = os.environ.get("EVIDENCE_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgres"] if PG_URL else [])
@@ -56,24 +56,22 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 def app(settings: Settings) -> Iterator[Any]:
     """An initialised application on a fresh instance."""
-    from app import create_app, get_instance
+    from app import create_app
+    from web import context
 
     initialise(settings)
     application = create_app(settings)
     application.config["TESTING"] = True
     yield application
-    instance = application.extensions.get("sealtrail")
-    if instance is not None:
-        instance.close()
-    del get_instance
+    context.close(application)
 
 
 @pytest.fixture
 def instance(app: Any) -> Any:
-    """The domain services of the test instance."""
-    from app import get_instance
+    """The services of the test instance, as the app's requests find them."""
+    from web.context import services
 
-    return get_instance(app)
+    return services(app)
 
 
 @pytest.fixture

@@ -320,7 +320,7 @@ def test_every_page_and_riding_seals_with_watermark_and_qr(client, auth, three_p
 
 
 def test_bad_inputs_are_4xx_and_log_nothing(app, client, auth, instance, three_pages):
-    app.config["EVIDENCE_MAX_DOCUMENT_BYTES"] = 20_000
+    instance.signing.max_document_bytes = 20_000
     seal = make_seal(client, auth)["id"]
     ok = [{"kind": "explicit", "page": 1, "x": 100, "y": 100}]
     _other, key = create_tenant(instance.engine, "Someone Else")

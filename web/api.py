@@ -4,21 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 
-from app import get_instance
 from evidence_chain.errors import NotFoundError, ValidationError
 from evidence_chain.events import parse_events
-from runtime.services import Instance
 from web.auth import current_tenant, require_tenant
 from web.bodies import json_body
+from web.context import services
 from web.openapi import openapi_document
 
 bp = Blueprint("api", __name__)
-
-
-def _instance() -> Instance:
-    return get_instance(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
 def _int_arg(name: str, *, default: int | None = None, minimum: int = 0) -> int | None:
@@ -55,7 +50,7 @@ def _hexes(items: list[bytes]) -> list[str]:
 @bp.get("/healthz")
 def healthz() -> Response:
     """Liveness and readiness: the database answers and the log is readable."""
-    inst = _instance()
+    inst = services()
     latest = inst.ledger.latest_checkpoint()
     return jsonify(
         {
@@ -75,7 +70,7 @@ def openapi() -> Response:
 @bp.get("/api/v1/log")
 def log_info() -> Response:
     """The log's origin and the note verifier key its checkpoints are signed with."""
-    ledger = _instance().ledger
+    ledger = services().ledger
     return jsonify({"origin": ledger.key.origin, "public_key": ledger.key.verifier_key})
 
 
@@ -83,7 +78,7 @@ def log_info() -> Response:
 @require_tenant
 def push_events() -> tuple[Response, int]:
     """Append one event or a batch; 201 once every record is committed."""
-    inst = _instance()
+    inst = services()
     events = parse_events(json_body(), inst.settings.max_batch)
     tenant = current_tenant()
     receipts = inst.ledger.append(tenant.id, tenant.public_id, events)
@@ -94,7 +89,7 @@ def push_events() -> tuple[Response, int]:
 @require_tenant
 def get_event(event_id: str) -> Response:
     """One event: its leaf and the exact record that was hashed."""
-    event = _instance().ledger.get_event(current_tenant().id, event_id)
+    event = services().ledger.get_event(current_tenant().id, event_id)
     return jsonify(
         {
             "event_id": event.event_id,
@@ -115,7 +110,7 @@ def event_proof(event_id: str) -> Response:
     anchor covers the event, against the latest checkpoint. ``?tree_size=N`` names the
     checkpoint; ``?anchored=true`` proves against the latest confirmed anchor's tree.
     """
-    inst = _instance()
+    inst = services()
     tree_size = _int_arg("tree_size", minimum=1)
     if tree_size is None and not _bool_arg("anchored"):
         event = inst.ledger.get_event(current_tenant().id, event_id)
@@ -154,7 +149,7 @@ def event_proof(event_id: str) -> Response:
 @bp.get("/api/v1/chain")
 def chain_info() -> Response:
     """The chain anchoring uses: network, contract, submitter, last anchor, pending, alarms."""
-    inst = _instance()
+    inst = services()
     if inst.anchorer is None:
         return jsonify({"enabled": False, "alarms": inst.anchors.alarms()})
     return jsonify(inst.anchorer.status())
@@ -165,7 +160,7 @@ def anchors() -> Response:
     """Anchors newest first, paged by tree size (``?before=&limit=``)."""
     before = _int_arg("before")
     limit = min(_int_arg("limit", default=100, minimum=1) or 100, 1000)
-    items = _instance().anchors.page(before=before, limit=limit)
+    items = services().anchors.page(before=before, limit=limit)
     body: dict[str, Any] = {"anchors": [a.to_json() for a in items], "next_before": None}
     if len(items) == limit:
         body["next_before"] = items[-1].tree_size
@@ -175,7 +170,7 @@ def anchors() -> Response:
 @bp.get("/api/v1/anchors/<int:tree_size>")
 def anchor_at(tree_size: int) -> Response:
     """One anchor with its history: every transaction sent for it."""
-    records = _instance().anchors
+    records = services().anchors
     anchor = records.get(tree_size)
     return jsonify(
         {
@@ -189,7 +184,7 @@ def anchor_at(tree_size: int) -> Response:
 @bp.get("/api/v1/checkpoints/latest")
 def latest_checkpoint() -> Response:
     """The newest signed checkpoint."""
-    cp = _instance().ledger.latest_checkpoint()
+    cp = services().ledger.latest_checkpoint()
     if cp is None:
         raise NotFoundError("no checkpoint has been signed yet")
     return jsonify(cp.to_json())
@@ -198,7 +193,7 @@ def latest_checkpoint() -> Response:
 @bp.get("/api/v1/checkpoints/<int:tree_size>")
 def checkpoint_at(tree_size: int) -> Response:
     """The checkpoint signed at exactly this tree size."""
-    return jsonify(_instance().ledger.checkpoint(tree_size).to_json())
+    return jsonify(services().ledger.checkpoint(tree_size).to_json())
 
 
 @bp.get("/api/v1/proofs/consistency")
@@ -211,7 +206,7 @@ def consistency() -> Response:
             "query parameters 'first' and 'second' (tree sizes) are required",
             details={"field": "first" if first is None else "second"},
         )
-    proof = _instance().ledger.consistency_proof(first, second)
+    proof = services().ledger.consistency_proof(first, second)
     return jsonify(
         {
             "first": first,
@@ -230,7 +225,7 @@ def subject_events(subject: str) -> Response:
     after = _int_arg("after")
     limit = _int_arg("limit", default=1000, minimum=1) or 1000
     limit = min(limit, 1000)
-    events = _instance().ledger.subject_events(
+    events = services().ledger.subject_events(
         current_tenant().id, subject, after=-1 if after is None else after, limit=limit
     )
     if not events and after is None:

@@ -6,11 +6,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar, cast
 
-from flask import current_app, g, request
+from flask import g, request
 
-from app import get_instance
 from evidence_chain.errors import AuthenticationError
 from evidence_chain.tenants import TenantRef, authenticate
+from web.context import services
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,7 +24,7 @@ def require_tenant(view: F) -> F:
         scheme, _, key = header.partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             raise AuthenticationError("send your API key as 'Authorization: Bearer <key>'")
-        g.tenant = authenticate(get_instance(current_app._get_current_object()).engine, key.strip())  # type: ignore[attr-defined]
+        g.tenant = authenticate(services().engine, key.strip())
         return view(*args, **kwargs)
 
     return cast(F, wrapper)

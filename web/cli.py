@@ -8,30 +8,28 @@ import sys
 from typing import Any
 
 import click
-from flask import Flask, current_app
+from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from app import get_instance
+from evidence_chain.anchoring import localchain
 from evidence_chain.anchoring.service import Anchorer
 from evidence_chain.errors import ConfigurationError, EvidenceError
 from evidence_chain.tenants import add_key, create_tenant, list_tenants
-from runtime.services import Instance, initialise, submitter
+from runtime.services import submitter
+from runtime.setup import initialise
 from signing import service as signing_service
-
-
-def _instance() -> Instance:
-    return get_instance(current_app._get_current_object())  # type: ignore[attr-defined]
+from web.context import services, settings
 
 
 @click.command("init")
 @with_appcontext
 def init_command() -> None:
     """Create or upgrade the instance: folder, database schema, log key."""
-    settings = current_app.config["SEALTRAIL_SETTINGS"]
-    initialise(settings)
-    signing_service.initialise(settings)
-    inst = _instance()
-    click.echo(f"instance home: {settings.home}")
+    config = settings()
+    initialise(config)
+    signing_service.initialise(config)
+    inst = services()
+    click.echo(f"instance home: {config.home}")
     click.echo(f"log origin:    {inst.ledger.key.origin}")
     click.echo(f"log key:       {inst.ledger.key.verifier_key}")
 
@@ -45,7 +43,7 @@ def tenant_group() -> None:
 @click.argument("name")
 def tenant_create(name: str) -> None:
     """Create a tenant; its API key is printed once, as the last line."""
-    tenant, key = create_tenant(_instance().engine, name)
+    tenant, key = create_tenant(services().engine, name)
     click.echo(f"tenant {tenant.public_id} created: {tenant.name}")
     click.echo("API key (shown once, store it now):")
     click.echo(key)
@@ -55,13 +53,13 @@ def tenant_create(name: str) -> None:
 @click.argument("tenant_id")
 def tenant_add_key(tenant_id: str) -> None:
     """Issue an additional API key for a tenant (key rotation); printed as the last line."""
-    click.echo(add_key(_instance().engine, tenant_id))
+    click.echo(add_key(services().engine, tenant_id))
 
 
 @tenant_group.command("list")
 def tenant_list() -> None:
     """List tenants."""
-    for tenant in list_tenants(_instance().engine):
+    for tenant in list_tenants(services().engine):
         click.echo(f"{tenant.public_id}\t{tenant.name}")
 
 
@@ -73,7 +71,7 @@ def ledger_group() -> None:
 @ledger_group.command("audit")
 def ledger_audit() -> None:
     """Recompute every leaf from its record, rebuild the tree, check every checkpoint."""
-    report = _instance().ledger.audit()
+    report = services().ledger.audit()
     click.echo(
         f"tree size {report.tree_size}: {report.leaves_checked} leaves, "
         f"{report.nodes_checked} nodes, {report.checkpoints_checked} checkpoints checked"
@@ -91,7 +89,7 @@ def ledger_audit() -> None:
 @ledger_group.command("checkpoint")
 def ledger_checkpoint() -> None:
     """Sign a checkpoint now if the tree grew since the last one."""
-    cp = _instance().ledger.sign_checkpoint()
+    cp = services().ledger.sign_checkpoint()
     if cp is None:
         click.echo("nothing new to checkpoint")
     else:
@@ -104,7 +102,7 @@ def chain_group() -> None:
 
 
 def _anchorer() -> Anchorer:
-    anchorer = _instance().anchorer
+    anchorer = services().anchorer
     if anchorer is None:
         raise click.ClickException("anchoring is disabled (EVIDENCE_ANCHORING=false)")
     return anchorer
@@ -113,10 +111,8 @@ def _anchorer() -> Anchorer:
 @chain_group.command("deploy")
 def chain_deploy() -> None:
     """Deploy EvidenceAnchor with the configured submitter key; print its address."""
-    from evidence_chain.anchoring import localchain
-
-    settings = current_app.config["SEALTRAIL_SETTINGS"]
-    signer = submitter(settings)
+    config = settings()
+    signer = submitter(config)
     if signer is None:
         raise click.ClickException("no submitter key: set EVIDENCE_ANCHOR_KEY or a keystore")
     anchorer = _anchorer()
@@ -125,10 +121,10 @@ def chain_deploy() -> None:
         address = anchorer.chain.deploy(signer)
     except EvidenceError as exc:
         raise click.ClickException(exc.message) from None
-    if settings.local_chain:
-        localchain.write_deployment(settings, address, chain_id)
+    if config.local_chain:
+        localchain.write_deployment(config, address, chain_id)
     click.echo(f"EvidenceAnchor deployed on chain {chain_id} by {signer.address}")
-    if not settings.local_chain:
+    if not config.local_chain:
         click.echo("set EVIDENCE_CONTRACT_ADDRESS to the address below")
     click.echo(address)
 
@@ -197,7 +193,7 @@ def chain_anchor_now(timeout: float) -> None:
 def chain_resolve_alarm(alarm_id: int) -> None:
     """Mark a chain alarm resolved once an operator has dealt with it."""
     try:
-        _instance().anchors.resolve_alarm(alarm_id)
+        services().anchors.resolve_alarm(alarm_id)
     except EvidenceError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"alarm {alarm_id} resolved")

@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 import click
-from flask import Blueprint, Flask, Request, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Request, Response, jsonify, request
 from flask.cli import AppGroup, with_appcontext
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -22,6 +22,7 @@ from evidence_chain.errors import PayloadTooLargeError, ValidationError
 from signing.envelopes.service import EnvelopeService, InitiatorContext, RequestContext
 from web.auth import current_tenant, require_tenant
 from web.bodies import json_object, parse_text
+from web.context import services
 
 bp = Blueprint("envelopes", __name__)
 MAX_UA = 512
@@ -31,7 +32,7 @@ MAX_DOCUMENTS_TOTAL = 10
 
 def service() -> EnvelopeService:
     """The app's envelope service."""
-    return EnvelopeService.for_app(current_app._get_current_object())  # type: ignore[attr-defined]
+    return services().envelopes
 
 
 def _ctx(req: Request) -> RequestContext:
@@ -228,11 +229,9 @@ def envelope_document(envelope_id: str, n: int) -> Response:
 @with_appcontext
 def outbox_command(to: str | None, limit: int, as_json: bool) -> None:
     """Print the notifications kept for the operator (email without SMTP, and every SMS)."""
-    from app import get_instance
     from messages.service import read_outbox
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    items = read_outbox(get_instance(app).engine, to=to, limit=limit)
+    items = read_outbox(services().engine, to=to, limit=limit)
     for item in items:
         if as_json:
             click.echo(json.dumps(item.to_json(), ensure_ascii=False))
@@ -250,7 +249,7 @@ envelope_group = AppGroup("envelopes", help="Envelope maintenance.")
 @envelope_group.command("expire")
 def expire_command() -> None:
     """Expire every open envelope past its expiry now (the scheduler's job does it too)."""
-    count = EnvelopeService.for_app(current_app._get_current_object()).expire_due()  # type: ignore[attr-defined]
+    count = services().envelopes.expire_due()
     click.echo(f"expired {count} envelope(s)")
 
 

@@ -1,25 +1,17 @@
-"""The OpenAPI 3.1 description of the JSON API, served at ``/api/v1/openapi.json``."""
+"""The OpenAPI 3.1 description of the JSON API, served at ``/api/v1/openapi.json``.
+
+The paths of the core API are written here; the other API modules declare theirs beside their
+routes (``OPENAPI_PATHS``) and this module merges them. Shared pieces live in
+:mod:`web.openapi_parts`, so those modules never import this one.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-HEX32 = {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "32 bytes, lowercase hex"}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
-
-
-ERRORS = {
-    "400": _json(_ref("Error"), "Invalid request; details name the event and field"),
-    "401": _json(_ref("Error"), "Missing or unknown API key"),
-    "404": _json(_ref("Error"), "Not found (or another tenant's)"),
-}
+from web.openapi_parts import ERRORS, HEX32
+from web.openapi_parts import json_response as _json
+from web.openapi_parts import ref as _ref
 
 
 def openapi_document(server_url: str) -> dict[str, Any]:

@@ -5,16 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 
-from app import get_instance
 from evidence_chain.errors import ValidationError
 from reports.bundle import build_bundle
 from reports.service import issue_report
-from runtime.services import Instance
 from web.auth import current_tenant, require_tenant
-from web.openapi import ERRORS
-from web.signing_api import signing_service
+from web.context import services
+from web.openapi_parts import ERRORS
 
 bp = Blueprint("reports_api", __name__)
 
@@ -81,10 +79,6 @@ OPENAPI_PATHS: dict[str, Any] = {
 }
 
 
-def _instance() -> Instance:
-    return get_instance(current_app._get_current_object())  # type: ignore[attr-defined]
-
-
 def _download_arg() -> bool:
     raw = (request.args.get("download") or "").strip().lower()
     if raw in ("", "0", "false", "no"):
@@ -106,7 +100,7 @@ def _file_stem(subject: str) -> str:
 def subject_bundle(subject: str) -> Response:
     """The subject's evidence bundle as JSON (an attachment with ``?download=1``)."""
     download = _download_arg()
-    response = jsonify(build_bundle(_instance(), current_tenant(), subject))
+    response = jsonify(build_bundle(services(), current_tenant(), subject))
     if download:
         name = f"evidence-bundle-{_file_stem(subject)}.json"
         response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -118,7 +112,7 @@ def subject_bundle(subject: str) -> Response:
 @require_tenant
 def subject_report(subject: str) -> Response:
     """Issue a new certificate of evidence for the subject and return the signed PDF."""
-    issued = issue_report(_instance(), signing_service(), current_tenant(), subject)
+    issued = issue_report(services(), services().signing, current_tenant(), subject)
     report_id = issued.report.report_id
     name = f"certificate-of-evidence-{report_id}.pdf"
     return Response(

@@ -49,7 +49,9 @@ from evidence_chain.errors import (
     NotFoundError,
     ValidationError,
 )
-from signing.render import PRESETS, PageGeometry, PageRenderer, box_to_percent, preset_position
+from signing.render import PRESETS, PageGeometry, box_to_percent, preset_position
+from web import context
+from web.context import services
 from web.errors import status_of
 
 if TYPE_CHECKING:
@@ -67,7 +69,6 @@ bp = Blueprint(
     static_folder="static/signer",
     static_url_path="/static/signer",
 )
-RENDERER = "sealtrail.signer_pages"
 CSRF_KEY = "signer_csrf"
 MAX_UA = 512
 MAX_REASON = 2000
@@ -135,20 +136,7 @@ def load_or_create_secret_key(path: Path) -> bytes:
 
 def envelope_service() -> EnvelopeService:
     """The app's envelope service."""
-    from signing.envelopes.service import EnvelopeService
-
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return EnvelopeService.for_app(app)
-
-
-def renderer() -> PageRenderer:
-    """The app's page renderer (cache under ``EVIDENCE_HOME/cache/pages``)."""
-    ext = current_app.extensions
-    found = ext.get(RENDERER)
-    if found is None:
-        found = PageRenderer.for_home(current_app.config["SEALTRAIL_SETTINGS"].home)
-        ext[RENDERER] = found
-    return found
+    return services().envelopes
 
 
 def request_context(req: Request) -> RequestContext:
@@ -212,7 +200,7 @@ def _security_headers(response: Response) -> Response:
 def _page_model(token: str, view: SignerView) -> dict[str, Any]:
     """Everything the template needs: documents with page geometry and field boxes."""
     svc = envelope_service()
-    rend = renderer()
+    rend = services().pages
     docs = []
     for doc in view.documents:
         geometry = rend.geometry(doc.sha256, partial(svc.document_pdf, token, doc.n))
@@ -365,7 +353,7 @@ def page_image(token: str, n: int, p: int) -> Response:
     if request.if_none_match.contains(etag):
         response = Response(status=304)
     else:
-        data = renderer().png(doc.sha256, p, width, lambda: svc.document_pdf(token, n))
+        data = services().pages.png(doc.sha256, p, width, lambda: svc.document_pdf(token, n))
         response = Response(data, mimetype="image/png")
     response.set_etag(etag)
     response.headers["Cache-Control"] = "private, no-cache"
@@ -437,7 +425,7 @@ def _placements(token: str, view: SignerView) -> dict[str, tuple[int, float, flo
                 details={"field": field.id},
             )
         load = partial(envelope_service().document_pdf, token, doc.n)
-        geo: PageGeometry = renderer().geometry(doc.sha256, load)[page_no - 1]
+        geo: PageGeometry = services().pages.geometry(doc.sha256, load)[page_no - 1]
         x, y = preset_position(geo, preset, field.w, field.h)
         out[field.id] = (page_no, x, y)
     return out
@@ -501,7 +489,7 @@ def init_app(app: Flask) -> None:
     if not app.secret_key:
         # Several hosts behind a load balancer share EVIDENCE_SESSION_KEY; one host keeps its
         # own key file.
-        settings = app.config["SEALTRAIL_SETTINGS"]
+        settings = context.settings(app)
         if settings.session_key:
             if len(settings.session_key) < 32:
                 raise ConfigurationError("EVIDENCE_SESSION_KEY must be at least 32 characters")

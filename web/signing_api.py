@@ -1,8 +1,8 @@
 """Signing endpoints: seals, sign and validate PDFs, the public TSA and PKI, the ``pki`` CLI.
 
 Thin: parse the request, call one :class:`signing.service.SigningService` method, render.
-The service (and with it pyHanko, the CA and the TSA) is opened on the first request that
-needs it, so the application starts as fast without signing as with it.
+The service opens its CA and TSA (and pyHanko) on the first request that needs them, so the
+application starts as fast without signing as with it.
 """
 
 from __future__ import annotations
@@ -11,40 +11,21 @@ import json
 from typing import TYPE_CHECKING, Any
 
 import click
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 from flask.cli import AppGroup
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
-from app import get_instance
 from evidence_chain.errors import ValidationError
 from web.auth import current_tenant, require_tenant
 from web.bodies import json_object
+from web.context import services
 
 if TYPE_CHECKING:
-    from signing.service import SigningService
+    pass
 
 bp = Blueprint("signing", __name__)
-EXTENSION = "sealtrail.signing"
 MULTIPART_OVERHEAD = 1024 * 1024
-
-
-def signing_service(app: Flask | None = None) -> SigningService:
-    """The app's signing service (PKI, TSA, seals, signing), opened on first use."""
-    if app is None:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-    assert app is not None
-    service = app.extensions.get(EXTENSION)
-    if service is None:
-        from signing.service import SigningService
-
-        inst = get_instance(app)
-        service = SigningService.from_env(inst.settings, inst.engine, inst.ledger)
-        limit = app.config.get("EVIDENCE_MAX_DOCUMENT_BYTES")
-        if limit is not None:
-            service.max_document_bytes = int(limit)
-        app.extensions[EXTENSION] = service
-    return service
 
 
 def _multipart(limit: int) -> tuple[dict[str, FileStorage], dict[str, str]]:
@@ -101,7 +82,7 @@ def _float(raw: Any, name: str) -> float:
 @require_tenant
 def create_seal() -> tuple[Response, int]:
     """Draw a seal (JSON) or keep an uploaded picture of one (multipart with ``image``)."""
-    service = signing_service()
+    service = services().signing
     tenant = current_tenant()
     if (request.mimetype or "").startswith("multipart/form-data"):
         files, form = _multipart(10 * 1024 * 1024)
@@ -160,7 +141,7 @@ def list_seals() -> Response:
     if not raw.isdigit() or not 1 <= int(raw) <= 1000:
         raise ValidationError("limit must be 1-1000", details={"field": "limit"})
     limit = int(raw)
-    items = signing_service().list_seals(
+    items = services().signing.list_seals(
         current_tenant().id, after=request.args.get("after") or None, limit=limit
     )
     body: dict[str, Any] = {"seals": [s.to_json() for s in items], "next_after": None}
@@ -173,14 +154,14 @@ def list_seals() -> Response:
 @require_tenant
 def get_seal(seal_id: str) -> Response:
     """One of the tenant's seals."""
-    return jsonify(signing_service().get_seal(current_tenant().id, seal_id).to_json())
+    return jsonify(services().signing.get_seal(current_tenant().id, seal_id).to_json())
 
 
 @bp.get("/api/v1/seals/<seal_id>/preview.png")
 @require_tenant
 def seal_preview(seal_id: str) -> Response:
     """The seal as a transparent PNG."""
-    png = signing_service().seal_preview(current_tenant().id, seal_id)
+    png = services().signing.seal_preview(current_tenant().id, seal_id)
     return Response(png, mimetype="image/png")
 
 
@@ -193,7 +174,7 @@ def sign_document() -> Response:
     """Sign a PDF with one of the tenant's seals; the signed PDF is the response body."""
     from signing.service import parse_identity, parse_placements, parse_reservations
 
-    service = signing_service()
+    service = services().signing
     tenant = current_tenant()
     files, form = _multipart(service.max_document_bytes)
     pdf = _file(files, "document")
@@ -231,7 +212,7 @@ def validate_document() -> Response:
     """Validate every signature and document time-stamp of a PDF (ours or anyone's)."""
     from signing.service import report_to_json
 
-    service = signing_service()
+    service = services().signing
     files, _form = _multipart(service.max_document_bytes)
     report = service.validate_document(_file(files, "document"))
     return jsonify(report_to_json(report))
@@ -245,26 +226,26 @@ def timestamp() -> Response:
     """RFC 3161 over HTTP: a DER TimeStampReq in, a DER TimeStampResp out."""
     if request.mimetype != "application/timestamp-query":
         raise UnsupportedMediaType("send Content-Type: application/timestamp-query")
-    reply = signing_service().timestamp_reply(request.get_data(cache=False))
+    reply = services().signing.timestamp_reply(request.get_data(cache=False))
     return Response(reply, mimetype="application/timestamp-reply")
 
 
 @bp.get("/pki/ca")
 def ca_bundle() -> Response:
     """The root and issuing CA certificates (PEM)."""
-    return Response(signing_service().ca_bundle_pem(), mimetype="application/x-pem-file")
+    return Response(services().signing.ca_bundle_pem(), mimetype="application/x-pem-file")
 
 
 @bp.get("/pki/crl")
 def crl() -> Response:
     """The issuing CA's certificate revocation list (DER)."""
-    return Response(signing_service().crl(), mimetype="application/pkix-crl")
+    return Response(services().signing.crl(), mimetype="application/pkix-crl")
 
 
 @bp.get("/pki/root-crl")
 def root_crl() -> Response:
     """The root CA's certificate revocation list (DER)."""
-    return Response(signing_service().root_crl(), mimetype="application/pkix-crl")
+    return Response(services().signing.root_crl(), mimetype="application/pkix-crl")
 
 
 # --- CLI ------------------------------------------------------------------------------------
@@ -279,7 +260,7 @@ def pki_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def pki_status(as_json: bool) -> None:
     """CA and TSA subjects, fingerprints, and the number of revoked certificates."""
-    status = signing_service().status()
+    status = services().signing.status()
     if as_json:
         click.echo(json.dumps(status, indent=2))
         return
@@ -295,7 +276,7 @@ def pki_status(as_json: bool) -> None:
 @click.argument("serial")
 def pki_revoke(serial: str) -> None:
     """Revoke a certificate issued by the issuing CA (SERIAL in hex, as in the evidence log)."""
-    known = signing_service().revoke(serial)
+    known = services().signing.revoke(serial)
     click.echo(f"revoked {serial}" + ("" if known else " (not a signer certificate on record)"))
 
 

@@ -16,7 +16,6 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, render_templ
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from app import get_instance
 from evidence_chain.core.bundle import ChainRootReader
 from evidence_chain.documents import parse_sha256
 from evidence_chain.errors import (
@@ -34,8 +33,8 @@ from reports.verification import (
     verify_upload,
 )
 from verifier_web import content_security_policy, verifier_html
+from web.context import services
 from web.errors import status_of
-from web.signing_api import signing_service
 
 bp = Blueprint(
     "verify",
@@ -153,11 +152,11 @@ def _chain_root() -> ChainRootReader | None:
     """A reader of anchored roots on the instance's chain, when anchoring is on."""
     from reports.service import instance_chain_root
 
-    return instance_chain_root(get_instance(current_app))
+    return instance_chain_root(services())
 
 
 def _limit() -> int:
-    return int(signing_service().max_document_bytes)
+    return int(services().signing.max_document_bytes)
 
 
 def _too_large(limit: int) -> PayloadTooLargeError:
@@ -194,8 +193,8 @@ def _upload(*, allow_raw: bool) -> bytes:
 def _verify_upload(data: bytes) -> Verification:
     return verify_upload(
         data,
-        instance=get_instance(current_app),
-        signing=signing_service(),
+        instance=services(),
+        signing=services().signing,
         chain_root=_chain_root(),
         max_bytes=_limit(),
     )
@@ -207,7 +206,7 @@ def _serializer() -> URLSafeSerializer | None:
 
 
 def _pdf_response(result: dict[str, Any]) -> Response:
-    base_url = get_instance(current_app).settings.public_base_url
+    base_url = services().settings.public_base_url
     pdf = render_report(result, base_url=base_url)
     response = Response(pdf, mimetype="application/pdf")
     name = f"verification-{str(result.get('sha256') or 'result')[:12]}.pdf"
@@ -263,7 +262,7 @@ def verify_form() -> Response:
         if report_id is not None:
             from reports.service import get_report
 
-            stored = get_report(get_instance(current_app).engine, report_id.strip())
+            stored = get_report(services().engine, report_id.strip())
             if stored is None:
                 raise NotFoundError(
                     "no certificate of evidence has this report id", details={"report": report_id}
@@ -272,7 +271,7 @@ def verify_form() -> Response:
         else:
             assert document is not None
             result = verify_document_hash(
-                get_instance(current_app), parse_sha256(document), chain_root=_chain_root()
+                services(), parse_sha256(document), chain_root=_chain_root()
             )
     except EvidenceError as exc:
         return _no_store(*_page(error=exc, status=status_of(exc), lookup=lookup))

@@ -8,29 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, request
+from flask import Blueprint, Flask, Response, jsonify, request
 
-from app import get_instance
 from evidence_chain.errors import ValidationError
 from web.auth import current_tenant, require_tenant
 from web.bodies import json_object
-from webhooks.service import EVENTS, STATUSES, WebhookService
+from web.context import services
+from webhooks.service import EVENTS, STATUSES
 
 bp = Blueprint("webhooks", __name__)
-EXTENSION = "sealtrail.webhooks"
 MAX_PAGE = 200
-
-
-def webhook_service(app: Flask | None = None) -> WebhookService:
-    """The app's webhook service, opened on first use."""
-    if app is None:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-    assert app is not None
-    service = app.extensions.get(EXTENSION)
-    if service is None:
-        service = WebhookService.for_instance(get_instance(app))
-        app.extensions[EXTENSION] = service
-    return service
 
 
 def _limit() -> int:
@@ -53,7 +40,7 @@ def create_webhook() -> tuple[Response, int]:
     unknown = sorted(set(body) - {"url", "events"})
     if unknown:
         raise ValidationError(f"unknown field {unknown[0]!r}", details={"field": unknown[0]})
-    endpoint, secret = webhook_service().create_endpoint(
+    endpoint, secret = services().webhooks.create_endpoint(
         current_tenant().id, body.get("url"), body.get("events", "*")
     )
     return jsonify({**endpoint.to_json(), "secret": secret}), 201
@@ -63,7 +50,7 @@ def create_webhook() -> tuple[Response, int]:
 @require_tenant
 def list_webhooks() -> Response:
     """The tenant's endpoints."""
-    items = webhook_service().endpoints(current_tenant().id)
+    items = services().webhooks.endpoints(current_tenant().id)
     return jsonify({"webhooks": [e.to_json() for e in items]})
 
 
@@ -71,14 +58,14 @@ def list_webhooks() -> Response:
 @require_tenant
 def get_webhook(endpoint_id: str) -> Response:
     """One endpoint."""
-    return jsonify(webhook_service().endpoint(current_tenant().id, endpoint_id).to_json())
+    return jsonify(services().webhooks.endpoint(current_tenant().id, endpoint_id).to_json())
 
 
 @bp.delete("/api/v1/webhooks/<endpoint_id>")
 @require_tenant
 def delete_webhook(endpoint_id: str) -> tuple[str, int]:
     """Delete an endpoint; its queued deliveries are given up."""
-    webhook_service().delete_endpoint(current_tenant().id, endpoint_id)
+    services().webhooks.delete_endpoint(current_tenant().id, endpoint_id)
     return "", 204
 
 
@@ -86,7 +73,7 @@ def delete_webhook(endpoint_id: str) -> tuple[str, int]:
 @require_tenant
 def rotate_secret(endpoint_id: str) -> Response:
     """Replace the endpoint's secret at once; the answer carries the new one, shown once."""
-    endpoint, secret = webhook_service().rotate_secret(current_tenant().id, endpoint_id)
+    endpoint, secret = services().webhooks.rotate_secret(current_tenant().id, endpoint_id)
     return jsonify({**endpoint.to_json(), "secret": secret})
 
 
@@ -94,7 +81,7 @@ def rotate_secret(endpoint_id: str) -> Response:
 @require_tenant
 def test_webhook(endpoint_id: str) -> tuple[Response, int]:
     """Send a ``ping`` to the endpoint now; the answer is the delivery with its attempt."""
-    delivery = webhook_service().test(current_tenant().id, endpoint_id)
+    delivery = services().webhooks.test(current_tenant().id, endpoint_id)
     return jsonify(delivery.to_json()), 201
 
 
@@ -103,7 +90,7 @@ def test_webhook(endpoint_id: str) -> tuple[Response, int]:
 def list_deliveries(endpoint_id: str) -> Response:
     """The endpoint's deliveries, newest first (``?status=&before=&limit=``)."""
     limit = _limit()
-    items = webhook_service().deliveries(
+    items = services().webhooks.deliveries(
         current_tenant().id,
         endpoint_id,
         status=request.args.get("status") or None,
@@ -122,14 +109,14 @@ def list_deliveries(endpoint_id: str) -> Response:
 @require_tenant
 def get_delivery(delivery_id: str) -> Response:
     """One delivery with its attempts."""
-    return jsonify(webhook_service().delivery(current_tenant().id, delivery_id).to_json())
+    return jsonify(services().webhooks.delivery(current_tenant().id, delivery_id).to_json())
 
 
 @bp.post("/api/v1/webhook-deliveries/<delivery_id>/replay")
 @require_tenant
 def replay_delivery(delivery_id: str) -> tuple[Response, int]:
     """Queue a new delivery of the same event and payload; it records what it replays."""
-    delivery = webhook_service().replay(current_tenant().id, delivery_id)
+    delivery = services().webhooks.replay(current_tenant().id, delivery_id)
     return jsonify(delivery.to_json()), 202
 
 

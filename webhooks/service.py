@@ -68,8 +68,6 @@ from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
 if TYPE_CHECKING:
     from evidence_chain.keystore import MasterKey
-    from runtime.scheduler import Job
-    from runtime.services import Instance
 
 log = logging.getLogger(__name__)
 
@@ -734,15 +732,6 @@ class WebhookService:
         self.workers = workers
         self.lease_seconds = lease_seconds
 
-    @classmethod
-    def for_instance(cls, instance: Instance, **kwargs: Any) -> WebhookService:
-        """The service of an instance, with its master key and its private-targets setting."""
-        from evidence_chain.keystore import MasterKey, master_key_path
-
-        kwargs.setdefault("allow_private", instance.settings.webhook_allow_private)
-        master = MasterKey.load_or_create(master_key_path(instance.settings))
-        return cls(instance.engine, master, **kwargs)
-
     # -- endpoints ----------------------------------------------------------------------------
 
     def _endpoint_row(self, conn: Connection, tenant_id: int, public_id: str) -> Any:
@@ -1190,24 +1179,6 @@ class _ForceSubscribed:
         self.events = json.dumps([ALL])
 
 
-def scheduled_jobs(instance: Instance) -> list[Job]:
-    """The delivery job of an instance: every 2 s, bounded batches for up to about 10 s."""
-    from runtime.scheduler import Job
-
-    holder: dict[str, WebhookService] = {}
-
-    def deliver_webhooks() -> None:
-        service = holder.get("service")
-        if service is None:
-            service = holder["service"] = WebhookService.for_instance(instance)
-        try:
-            service.drain()
-        except Exception:
-            log.exception("the webhook delivery job failed; it runs again at its next interval")
-
-    return [Job("webhooks", deliver_webhooks, 2.0)]
-
-
 __all__ = [
     "EVENTS",
     "MAX_ATTEMPTS",
@@ -1225,6 +1196,5 @@ __all__ = [
     "enqueue",
     "enqueue_all_tenants",
     "resolve_public",
-    "scheduled_jobs",
     "signature_header",
 ]

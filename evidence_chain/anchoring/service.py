@@ -10,6 +10,10 @@ The watch re-broadcasts what the node does not know, replaces what is stuck past
 (+12.5% on both fee fields, within the cap), counts confirmations, and detects re-orgs: a
 dropped anchor is anchored again, or marked superseded when a later anchor covers it. The
 anchor row keeps its history in its attempts.
+
+Each status change (mined, confirmed, re-orged, ...) is handed to the anchorer's
+:class:`StatusListener` callables inside the transaction that makes it; the composition root
+(``runtime``) wires the webhook queue as one, so anchoring itself knows nothing of webhooks.
 """
 
 from __future__ import annotations
@@ -19,10 +23,10 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, insert, select, text, update
 
@@ -38,7 +42,6 @@ from evidence_chain.clock import utcnow
 from evidence_chain.errors import ChainError, ConfigurationError, EvidenceError, NotFoundError
 from evidence_chain.ledger import Ledger
 from evidence_chain.models import Anchor, AnchorAttempt, ChainAlarm
-from webhooks import service as webhooks
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +58,20 @@ SUPERSEDED = "superseded"
 FAILED = "failed"
 ON_CHAIN = (MINED, CONFIRMED)
 LIVE = (PENDING, MINED, CONFIRMED)
+
+
+class StatusListener(Protocol):
+    """Told of an anchor's status change inside the transaction that makes it.
+
+    ``before`` is the previous status (None for a new anchor), ``anchor`` the anchor as the
+    API shows it. It must not do network I/O: it runs while the transaction is open.
+    """
+
+    def __call__(
+        self, conn: Connection, before: str | None, anchor: dict[str, Any], *, now: datetime
+    ) -> None:
+        """React to the change, writing only through ``conn``."""
+
 
 # attempt statuses
 SENT = "sent"
@@ -377,8 +394,10 @@ class Anchorer:
         *,
         clock: Callable[[], datetime] = utcnow,
         backoff: Backoff | None = None,
+        listeners: Sequence[StatusListener] = (),
     ) -> None:
         self.engine = engine
+        self.listeners = tuple(listeners)
         self.ledger = ledger
         self.chain = chain
         self.signer = signer
@@ -673,10 +692,14 @@ class Anchorer:
         return None if status is None else str(status)
 
     def _notify(self, conn: Connection, anchor_id: int, before: str | None) -> None:
-        """Queue the webhooks of a status change (mined, confirmed, re-orged) in its transaction."""
+        """Tell the listeners of a status change (mined, confirmed, re-orged) in its transaction."""
+        if not self.listeners:
+            return
         row = conn.execute(select(ANCHOR).where(ANCHOR.c.id == anchor_id)).one()
-        view = AnchorView.from_row(row)
-        webhooks.anchor_status_changed(conn, before, view.to_json(), now=self.clock())
+        anchor = AnchorView.from_row(row).to_json()
+        now = self.clock()
+        for listener in self.listeners:
+            listener(conn, before, anchor, now=now)
 
     def _set_attempts(self, where: Any, **values: Any) -> None:
         with self.engine.begin() as conn:

@@ -69,10 +69,6 @@ from signing.pki import Identity
 from signing.seals import draw_text_lines
 
 if TYPE_CHECKING:
-    from flask import Flask
-
-    from runtime.scheduler import Job
-    from runtime.services import Instance
     from signing.service import SigningService
 
 __all__ = [
@@ -185,7 +181,6 @@ DEFAULT_SIZES = {
     "date": (100.0, 16.0),
     "text": (150.0, 16.0),
 }
-EXTENSION = "sealtrail.envelopes"
 LOCKED = "too many wrong codes: this link is locked; ask the sender for a new link"
 
 ENVELOPE = Envelope.__table__  # type: ignore[attr-defined]
@@ -493,20 +488,6 @@ class EnvelopeService:
         self.notifier = notifier or notifier_for(settings)
         self.clock = clock
         self._postgres = engine.dialect.name == "postgresql"
-
-    @classmethod
-    def for_app(cls, app: Flask) -> EnvelopeService:
-        """The app's envelope service, made once and cached in ``app.extensions``."""
-        service = app.extensions.get(EXTENSION)
-        if service is None:
-            from app import get_instance
-            from web.signing_api import signing_service
-
-            inst = get_instance(app)
-            service = cls(inst.settings, inst.engine, inst.ledger, lambda: signing_service(app))
-            app.extensions[EXTENSION] = service
-        assert isinstance(service, EnvelopeService)
-        return service
 
     @property
     def signing(self) -> SigningService:
@@ -2116,16 +2097,3 @@ class EnvelopeService:
             for name, data, d in files:
                 zf.writestr(f"{int(d.n)}-{name}", data)
         return f"{loaded.env.public_id}.zip", buf.getvalue()
-
-
-def scheduled_jobs(instance: Instance, interval: float = 60.0) -> list[Job]:
-    """The envelope expiry job for the scheduler (idempotent; expiry is also checked lazily)."""
-    from runtime.scheduler import Job
-
-    def signing() -> SigningService:
-        from signing.service import SigningService
-
-        return SigningService.from_env(instance.settings, instance.engine, instance.ledger)
-
-    service = EnvelopeService(instance.settings, instance.engine, instance.ledger, signing)
-    return [Job("envelope-expiry", service.expire_due, interval)]

@@ -13,7 +13,8 @@ from web3 import Web3
 from evidence_chain.anchoring.chain import Signer, SwitchableChain, Web3Chain
 from evidence_chain.anchoring.service import Anchorer
 from evidence_chain.config import Settings, load_settings
-from runtime.services import Instance, initialise, open_instance
+from runtime.services import Services, build_services
+from runtime.setup import initialise
 
 
 @dataclass
@@ -22,7 +23,7 @@ class Rig:
 
     settings: Settings
     app: Any
-    instance: Instance
+    instance: Services
     chain: SwitchableChain
     w3: Web3
     signer: Signer
@@ -87,10 +88,9 @@ def make_rig(database_url: str, home: Path, **extra: str) -> Iterator[Rig]:
     settings = rig_settings(database_url, home, contract, key, **extra)
     initialise(settings)
     chain = SwitchableChain(real)
-    instance = open_instance(settings, chain=chain)
-    app = create_app(settings)
+    instance = build_services(settings, chain=chain)
+    app = create_app(services=instance)
     app.config["TESTING"] = True
-    app.extensions["sealtrail"] = instance
     _tenant, api_key = create_tenant(instance.engine, "Anchored Platform")
     yield Rig(
         settings=settings,

@@ -19,7 +19,8 @@ from evidence_chain.anchoring.contract import contract, log_id
 from evidence_chain.config import Settings, load_settings
 from evidence_chain.events import EventInput
 from evidence_chain.tenants import create_tenant
-from runtime.services import Instance, initialise, open_instance
+from runtime.services import Services, build_services
+from runtime.setup import initialise
 from tests.chain.anvil import DEV_PRIVATE_KEY, AnvilProcess, anvil_available, start_anvil
 from tests.chain.conftest import require_tool
 from tests.service import ROOT, Service, free_port, service_env
@@ -68,17 +69,17 @@ def anvil_settings(database_url: str, home: Path, url: str, address: str, **extr
     )
 
 
-def open_on(node: AnvilProcess, database_url: str, home: Path) -> tuple[Instance, int]:
+def open_on(node: AnvilProcess, database_url: str, home: Path) -> tuple[Services, int]:
     address = Web3Chain.http(node.rpc_url).deploy(Signer.from_hex(DEV_PRIVATE_KEY))
     settings = anvil_settings(database_url, home, node.rpc_url, address)
     initialise(settings)
-    inst = open_instance(settings)
+    inst = build_services(settings)
     tenant, _ = create_tenant(inst.engine, "Anvil Platform")
     assert tenant.id is not None
     return inst, tenant.id
 
 
-def append(inst: Instance, tenant_id: int, n: int) -> None:
+def append(inst: Services, tenant_id: int, n: int) -> None:
     events = [
         EventInput("step", "contract-9", "2026-11-21T09:00:00.000000Z", None, {"i": i}, None)
         for i in range(n)
@@ -158,9 +159,9 @@ SCHEDULER_SCRIPT = """
 import sys, time, logging
 logging.basicConfig(level=logging.INFO)
 from evidence_chain.config import load_settings
-from runtime.services import open_instance
+from runtime.services import build_services
 from runtime.scheduler import SchedulerLeader
-leader = SchedulerLeader(open_instance(load_settings()), retry_seconds=0.3)
+leader = SchedulerLeader(build_services(load_settings()), retry_seconds=0.3)
 leader.start()
 time.sleep(120)
 """

@@ -6,8 +6,9 @@ import hashlib
 
 from evidence_chain.anchoring.contract import contract, log_id, transact
 from evidence_chain.core import merkle
-from runtime.scheduler import default_jobs
+from runtime.jobs import scheduled_jobs
 from tests.anchoring.conftest import Rig
+from web.context import services
 
 
 def test_proof_gains_anchor_and_consistency_proof(rig: Rig) -> None:
@@ -144,7 +145,7 @@ def test_cli_deploy_prints_a_new_contract(rig: Rig) -> None:
 
 
 def test_scheduler_runs_the_anchoring_jobs(rig: Rig) -> None:
-    jobs = {job.id: job for job in default_jobs(rig.instance)}
+    jobs = {job.id: job for job in scheduled_jobs(rig.instance)}
     assert jobs["anchor"].seconds == 30.0 and jobs["anchor-watch"].seconds == 2.0
     rig.push(2)
     jobs["checkpoint"].func()
@@ -160,7 +161,7 @@ def test_anchoring_disabled_keeps_the_api_working(client, auth) -> None:
         headers=auth,
     )
     event_id = r.get_json()["receipts"][0]["event_id"]
-    client.application.extensions["sealtrail"].ledger.sign_checkpoint()
+    services(client.application).ledger.sign_checkpoint()
     proof = client.get(f"/api/v1/events/{event_id}/proof", headers=auth).get_json()
     assert proof["anchor"] is None
     assert client.get("/api/v1/chain").get_json()["enabled"] is False

@@ -17,7 +17,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from evidence_chain.config import Settings, load_settings
-from runtime.services import initialise
+from runtime.setup import initialise
 from tests.service import free_port
 from tests.signing.conftest import make_pdf
 
@@ -96,16 +96,16 @@ def mailbox(smtp: tuple[Mailbox, int]) -> Mailbox:
 
 @pytest.fixture
 def envelopes(app: Any) -> Any:
-    from signing.envelopes.service import EnvelopeService
+    from web.context import services
 
-    return EnvelopeService.for_app(app)
+    return services(app).envelopes
 
 
 @pytest.fixture
 def seal_id(app: Any, tenant: Any) -> str:
-    from web.signing_api import signing_service
+    from web.context import services
 
-    record = signing_service(app).create_drawn_seal(
+    record = services(app).signing.create_drawn_seal(
         tenant[0].id, kind="contract", text="Example Trading Co. Ltd."
     )
     return str(record.id)

@@ -193,11 +193,11 @@ def test_the_scheduler_job_expires_envelopes(
 ) -> None:
     from sqlalchemy import update
 
-    from runtime.scheduler import default_jobs
+    from runtime.jobs import scheduled_jobs
     from signing.envelopes.models import Envelope
 
     env = _sent(client, auth, contract_pdf, expires_in_days=1)
-    job = {job.id: job for job in default_jobs(instance)}["envelope-expiry"]
+    job = {job.id: job for job in scheduled_jobs(instance)}["envelope-expiry"]
     assert job.id == "envelope-expiry" and job.func() == 0
     table = Envelope.__table__  # type: ignore[attr-defined]
     with instance.engine.begin() as conn:  # as if the day had passed

@@ -16,7 +16,7 @@ from evidence_chain.errors import VerificationError
 from evidence_chain.events import parse_event
 from evidence_chain.ledger import SignedCheckpoint
 from evidence_chain.tenants import TenantRef
-from runtime.services import Instance
+from runtime.services import Services
 
 SUBJECT = "envelope:env_7QK2"
 
@@ -57,7 +57,7 @@ def event_body(i: int, subject: str = SUBJECT) -> dict[str, Any]:
 
 
 def push(
-    instance: Instance, tenant: TenantRef, n: int, *, subject: str = SUBJECT, start: int = 0
+    instance: Services, tenant: TenantRef, n: int, *, subject: str = SUBJECT, start: int = 0
 ) -> None:
     """Append ``n`` events of a subject (in one request), interleaved with another subject's."""
     events = []
@@ -67,7 +67,7 @@ def push(
     instance.ledger.append(tenant.id, tenant.public_id, events)
 
 
-def checkpoint(instance: Instance) -> SignedCheckpoint:
+def checkpoint(instance: Services) -> SignedCheckpoint:
     """Sign a checkpoint of the current tree (as the scheduler would)."""
     cp = instance.ledger.sign_checkpoint()
     assert cp is not None

@@ -148,9 +148,9 @@ def _plain(i: int) -> dict[str, Any]:
 
 def test_certificate_pem_comes_from_the_signer_store(app: Any, instance: Any, tenant: Any) -> None:
     from signing.pki import Identity
-    from web.signing_api import signing_service
+    from web.context import services
 
-    service = signing_service(app)
+    service = services(app).signing
     signer = service.signer_for(tenant[0].id, Identity("Alice Zhang", email="alice@example.com"))
     from cryptography.hazmat.primitives import hashes, serialization
 

@@ -29,9 +29,9 @@ PERSON = "张三"
 
 def push_contract(app: Any, instance: Any, tenant: Any, subject: str = SUBJECT) -> list[Any]:
     """An envelope: created, a code sent and checked, signed by the company with its seal."""
-    from web.signing_api import signing_service
+    from web.context import services
 
-    service = signing_service(app)
+    service = services(app).signing
     person = {"name": PERSON, "email": "zhangsan@example.cn", "kind": "person"}
     company = {"name": SEAL_NAME, "kind": "organization"}
     events = [
@@ -97,9 +97,9 @@ def push_steps(instance: Any, tenant: Any, subject: str, n: int) -> None:
 
 def issue(app: Any, instance: Any, tenant: Any, subject: str = SUBJECT, **kw: Any) -> IssuedReport:
     """Issue a report through the app's signing service."""
-    from web.signing_api import signing_service
+    from web.context import services
 
-    return issue_report(instance, signing_service(app), tenant, subject, **kw)
+    return issue_report(instance, services(app).signing, tenant, subject, **kw)
 
 
 def pdf_pages(pdf: bytes, tmp_path: Path) -> list[str]:
@@ -209,7 +209,7 @@ def test_the_qr_code_opens_the_reports_verify_address(
 def test_the_attachment_is_the_stored_bundle_and_the_signature_covers_it(
     app: Any, instance: Any, tenant_ref: Any, tmp_path: Path
 ) -> None:
-    from web.signing_api import signing_service
+    from web.context import services
 
     push_steps(instance, tenant_ref, SUBJECT, 3)
     issued = issue(app, instance, tenant_ref)
@@ -229,7 +229,7 @@ def test_the_attachment_is_the_stored_bundle_and_the_signature_covers_it(
     assert "Sealtrail evidence service" in sig.stdout
     assert "Not total document signed" in sig.stdout or "Total document signed" in sig.stdout
 
-    service = signing_service(app)
+    service = services(app).signing
     report = service.validate_document(issued.pdf)
     (s,) = report.signatures
     assert s.intact and s.valid and s.trusted and s.signer_cn == "Sealtrail evidence service"

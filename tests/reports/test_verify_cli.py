@@ -22,7 +22,8 @@ from evidence_chain.core.bundle import BUNDLE_ATTACHMENT
 from evidence_chain.tenants import create_tenant
 from evidence_chain.verify import extract_bundle
 from reports.bundle import build_bundle
-from runtime.services import initialise, open_instance
+from runtime.services import build_services
+from runtime.setup import initialise
 from tests.chain.anvil import DEV_PRIVATE_KEY, AnvilProcess, anvil_available, start_anvil
 from tests.chain.conftest import require_tool
 from tests.reports.bundle_fixtures import (
@@ -99,15 +100,15 @@ def other_pki(tmp_path_factory: pytest.TempPathFactory) -> ReportPki:
 
 def issue(app: Any, instance: Any, tenant: Any, subject: str = SUBJECT) -> Any:
     from reports.service import issue_report
-    from web.signing_api import signing_service
+    from web.context import services
 
-    return issue_report(instance, signing_service(app), tenant, subject)
+    return issue_report(instance, services(app).signing, tenant, subject)
 
 
 def service_root(app: Any, path: Path) -> Path:
-    from web.signing_api import signing_service
+    from web.context import services
 
-    root = signing_service(app).ca.trust_roots()[-1]
+    root = services(app).signing.ca.trust_roots()[-1]
     path.write_bytes(root.public_bytes(serialization.Encoding.PEM))
     return path
 
@@ -285,7 +286,7 @@ def test_a_fresh_report_verifies_against_anvil_and_every_change_fails(
         }
     )
     initialise(settings)
-    inst = open_instance(settings)
+    inst = build_services(settings)
     try:
         tenant, _ = create_tenant(inst.engine, "Anvil Platform")
         push(inst, tenant, 8)

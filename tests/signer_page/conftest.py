@@ -15,6 +15,7 @@ from reportlab.pdfgen import canvas
 
 from messages.service import read_outbox
 from signing.envelopes.service import EnvelopeService, InitiatorContext, RequestContext
+from web.context import services
 
 LINK = re.compile(r"/sign/([A-Za-z0-9_-]{20,})")
 CODE = re.compile(r"\b(\d{6})\b")
@@ -67,7 +68,7 @@ def latest_code(engine: Any, email: str) -> str:
 @pytest.fixture
 def envelopes(app: Any) -> EnvelopeService:
     """The app's envelope service."""
-    return EnvelopeService.for_app(app)
+    return services(app).envelopes
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from tests.verify_page.helpers import (
     signed_contract,
     upload,
 )
-from web.signing_api import signing_service
+from web.context import services
 
 SUBJECT = "envelope:verify-1"
 
@@ -149,7 +149,7 @@ def test_bundle_verifies_and_a_broken_proof_fails_naming_the_check(
 
 def test_report_pdf_and_its_qr_link(app, client, signed, instance, tenant):
     with app.app_context():
-        issued = issue_report(instance, signing_service(app), tenant[0], SUBJECT)
+        issued = issue_report(instance, services(app).signing, tenant[0], SUBJECT)
     body = api(client, issued.pdf, "report.pdf").get_json()
     assert body["kind"] == "report"
     assert check(body, "report.signature")["ok"] is True
@@ -207,8 +207,7 @@ def test_pdf_bombs_are_refused(client):
 
 
 def test_uploads_over_the_document_limit(app, client, signed):
-    app.config["EVIDENCE_MAX_DOCUMENT_BYTES"] = 20_000
-    app.extensions.pop("sealtrail.signing", None)
+    services(app).signing.max_document_bytes = 20_000
     pdf, _ = signed
     assert len(pdf) > 20_000
     assert_error(api(client, pdf), 413, "payload_too_large")

@@ -171,15 +171,19 @@ def clock() -> Clock:
     return Clock()
 
 
+def webhook_service(services: Any, **kwargs: Any) -> WebhookService:
+    """Another webhook service on the instance's database and master key (tuned by ``kwargs``)."""
+    kwargs.setdefault("allow_private", services.settings.webhook_allow_private)
+    return WebhookService(services.engine, services.master_key, **kwargs)
+
+
 @pytest.fixture
-def service(app: Any, instance: Any, clock: Clock) -> WebhookService:
+def service(instance: Any, clock: Clock) -> WebhookService:
     """The app's webhook service, on the fake clock, with deterministic jitter."""
     import random
 
-    from web.webhooks_api import EXTENSION
-
-    svc = WebhookService.for_instance(instance, clock=clock, rng=random.Random(5), timeout=2.0)
-    app.extensions[EXTENSION] = svc
+    svc = webhook_service(instance, clock=clock, rng=random.Random(5), timeout=2.0)
+    instance.webhooks = svc  # what the app's requests and jobs use from now on
     return svc
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from evidence_chain.tenants import create_tenant
 from tests.anchoring.conftest import Rig, make_rig
-from tests.webhooks.conftest import Receiver
+from tests.webhooks.conftest import Receiver, webhook_service
 from webhooks.service import WebhookService
 
 
@@ -29,7 +29,7 @@ def events(service: WebhookService, tenant_id: int) -> list[tuple[str, dict[str,
 
 
 def setup_tenants(rig: Rig, receiver: Receiver) -> tuple[WebhookService, int, int, int]:
-    service = WebhookService.for_instance(rig.instance, allow_private=True)  # a local receiver
+    service = webhook_service(rig.instance, allow_private=True)  # a local receiver
     anchors, _ = create_tenant(rig.instance.engine, "Follows anchors")
     envelopes, _ = create_tenant(rig.instance.engine, "Follows envelopes only")
     everything, _ = create_tenant(rig.instance.engine, "Follows everything")

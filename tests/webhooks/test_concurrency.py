@@ -7,8 +7,8 @@ from collections import Counter
 from typing import Any
 
 from evidence_chain import db
-from runtime.scheduler import default_jobs
-from tests.webhooks.conftest import Clock, Receiver
+from runtime.jobs import scheduled_jobs
+from tests.webhooks.conftest import Clock, Receiver, webhook_service
 from webhooks import service as webhooks
 from webhooks.service import WebhookService
 
@@ -25,7 +25,7 @@ def queue(instance: Any, tenant_id: int, n: int, clock: Clock) -> None:
 def test_two_concurrent_jobs_send_each_delivery_once(
     instance: Any, tenant: Any, receiver: Receiver, clock: Clock
 ) -> None:
-    first = WebhookService.for_instance(instance, clock=clock, batch=7, per_endpoint=100)
+    first = webhook_service(instance, clock=clock, batch=7, per_endpoint=100)
     other_engine = db.make_engine(instance.settings.database_url)
     second = WebhookService(
         other_engine, first.master, clock=clock, batch=7, per_endpoint=100, allow_private=True
@@ -76,7 +76,7 @@ def test_two_concurrent_jobs_send_each_delivery_once(
 def test_a_leased_delivery_is_left_alone_until_the_lease_expires(
     instance: Any, tenant: Any, receiver: Receiver, clock: Clock
 ) -> None:
-    first = WebhookService.for_instance(instance, clock=clock)
+    first = webhook_service(instance, clock=clock)
     second = WebhookService(instance.engine, first.master, clock=clock, allow_private=True)
     _, receiver.secret = first.create_endpoint(tenant[0].id, receiver.url, "*")
     queue(instance, tenant[0].id, 2, clock)
@@ -93,8 +93,8 @@ def test_a_leased_delivery_is_left_alone_until_the_lease_expires(
 def test_the_scheduler_runs_the_delivery_job(
     instance: Any, tenant: Any, receiver: Receiver
 ) -> None:
-    jobs = {job.id: job for job in default_jobs(instance)}
-    service = WebhookService.for_instance(instance)
+    jobs = {job.id: job for job in scheduled_jobs(instance)}
+    service = instance.webhooks
     _, receiver.secret = service.create_endpoint(tenant[0].id, receiver.url, ["envelope.sent"])
     with instance.engine.begin() as conn:
         webhooks.enqueue(conn, tenant[0].id, "envelope.sent", {"envelope": {"id": "e"}})

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.webhooks.conftest import Clock, Receiver, follow
+from tests.webhooks.conftest import Clock, Receiver, follow, webhook_service
 from webhooks import service as webhooks
 from webhooks.service import BACKOFF, JITTER, MAX_ATTEMPTS, WebhookService
 
@@ -233,7 +233,7 @@ def test_a_timeout_and_a_refused_connection_are_failures(
     clock: Clock,
     receiver: Receiver,
 ) -> None:
-    svc = WebhookService.for_instance(instance, clock=clock, timeout=0.3)
+    svc = webhook_service(instance, clock=clock, timeout=0.3)
     register(client, auth, receiver)
     receiver.delay = 1.0
     emit(instance, tenant[0].id, "envelope.sent", ENVELOPE, clock)
@@ -396,7 +396,7 @@ def test_one_slow_endpoint_does_not_hold_a_run(
     clock: Clock,
     receiver: Receiver,
 ) -> None:
-    svc = WebhookService.for_instance(instance, clock=clock, per_endpoint=3, batch=10)
+    svc = webhook_service(instance, clock=clock, per_endpoint=3, batch=10)
     register(client, auth, receiver)
     for _ in range(8):
         emit(instance, tenant[0].id, "party.signed", ENVELOPE, clock)

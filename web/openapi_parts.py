@@ -1,0 +1,24 @@
+"""Pieces of the OpenAPI description that every API module uses (imports nothing of ``web``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+HEX32 = {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "32 bytes, lowercase hex"}
+
+
+def ref(name: str) -> dict[str, str]:
+    """A reference to a schema of the document's components."""
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def json_response(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    """A response with a JSON body of ``schema``."""
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+ERRORS = {
+    "400": json_response(ref("Error"), "Invalid request; details name the event and field"),
+    "401": json_response(ref("Error"), "Missing or unknown API key"),
+    "404": json_response(ref("Error"), "Not found (or another tenant's)"),
+}
