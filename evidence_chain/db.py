@@ -2,8 +2,10 @@
 
 SQLite runs in WAL mode with ``synchronous=FULL`` so that a committed (acknowledged) event
 survives a crash of the process or of the machine; writers take the database lock at the
-start of their transaction (``BEGIN IMMEDIATE``) so sequencing is serialised. PostgreSQL
-serialises sequencing with a row lock on ``log_state``.
+start of their transaction (``BEGIN IMMEDIATE``) so sequencing is serialised. Readers use
+:func:`reading`: a deferred transaction, a WAL reader that sees one consistent snapshot and
+never waits for a writer (nor makes one wait). PostgreSQL serialises sequencing with a row
+lock on ``log_state``; its readers run in READ ONLY, REPEATABLE READ transactions.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+READ_ONLY = "sealtrail_read_only"
+"""Execution option of a connection whose transactions only read (see :func:`reading`)."""
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -42,12 +46,36 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
-            # The driver is in autocommit mode; take the write lock up front so that two
-            # writers never deadlock upgrading a read lock, and sequencing is serialised.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # The driver is in autocommit mode. A reader begins a deferred transaction: it
+            # takes no lock and reads the WAL snapshot of its first statement. A writer takes
+            # the write lock up front, so that two writers never deadlock upgrading a read
+            # lock, and sequencing is serialised.
+            if conn.get_execution_options().get(READ_ONLY):
+                conn.exec_driver_sql("BEGIN")
+            else:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+
+
+@contextmanager
+def reading(engine: Engine) -> Iterator[Connection]:
+    """A connection in a read-only transaction, rolled back at the end.
+
+    Every read path (proofs, bundles, lists, views) uses it. On SQLite the transaction is
+    deferred, so reads never queue behind the write lock that ingest holds; every statement
+    in it sees the same snapshot. On PostgreSQL it is READ ONLY and REPEATABLE READ (one
+    snapshot too), so a write slipped into a read path fails loudly in the tests instead of
+    going unnoticed.
+    """
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.execution_options(**{READ_ONLY: True})
+        else:
+            conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+        # The first statement begins the transaction; closing the connection rolls it back.
+        yield conn
 
 
 @contextmanager

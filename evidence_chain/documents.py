@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Column, Engine, LargeBinary, select
 from sqlmodel import Field, SQLModel
 
+from evidence_chain import db
 from evidence_chain.core import merkle
 from evidence_chain.core.bundle import document_mentions
 from evidence_chain.core.canonical import canonicalize
@@ -143,7 +144,7 @@ def find_documents(engine: Engine, sha256: bytes, *, limit: int = MAX_HITS) -> l
         .order_by(DOCREF.c.leaf_index, DOCREF.c.id)
         .limit(limit)
     )
-    with engine.connect() as conn:
+    with db.reading(engine) as conn:
         return [
             DocumentHit(int(r.tenant_id), r.public_id, r.name, r.subject, int(r.leaf_index), r.role)
             for r in conn.execute(query)
@@ -243,7 +244,7 @@ def locate(
     verifier = NoteVerifier.from_vkey(ledger.key.verifier_key)
     placements: list[DocumentPlacement] = []
     for hit in find_documents(instance.engine, sha256):
-        with instance.engine.connect() as conn:
+        with db.reading(instance.engine) as conn:
             row = conn.execute(
                 select(ENTRY.c.event_id, ENTRY.c.record, ENTRY.c.leaf_hash).where(
                     ENTRY.c.leaf_index == hit.leaf_index

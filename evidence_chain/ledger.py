@@ -27,6 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 
+from evidence_chain import db
 from evidence_chain.clock import aware as _aware
 from evidence_chain.clock import utcnow
 from evidence_chain.core import merkle
@@ -415,19 +416,19 @@ class Ledger:
 
     def tree_size(self) -> int:
         """The number of leaves sequenced so far (checkpointed or not)."""
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             return int(conn.execute(select(STATE.c.tree_size).where(STATE.c.id == 1)).scalar_one())
 
     def root_at(self, tree_size: int) -> bytes:
         """The root of the tree at ``tree_size`` leaves, from stored nodes (O(log n) reads)."""
         if tree_size == 0:
             return merkle.EMPTY_ROOT
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             return self._range_hashes(conn, [(0, tree_size)])[0]
 
     def get_event(self, tenant_id: int, event_id: str) -> StoredEvent:
         """One of the tenant's events; another tenant's or an unknown id is NotFoundError."""
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             row = conn.execute(
                 select(
                     ENTRY.c.event_id, ENTRY.c.leaf_index, ENTRY.c.leaf_hash, ENTRY.c.record
@@ -446,7 +447,7 @@ class Ledger:
         self, tenant_id: int, subject: str, *, after: int = -1, limit: int = 1000
     ) -> list[StoredEvent]:
         """A subject's events in chain order (``subject_seq``), from ``after`` + 1 on."""
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             rows = conn.execute(
                 select(ENTRY.c.event_id, ENTRY.c.leaf_index, ENTRY.c.leaf_hash, ENTRY.c.record)
                 .where(
@@ -466,7 +467,7 @@ class Ledger:
 
     def latest_checkpoint(self) -> SignedCheckpoint | None:
         """The newest signed checkpoint, or None before the first one."""
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             row = conn.execute(
                 select(CHECKPOINT).order_by(CHECKPOINT.c.tree_size.desc()).limit(1)
             ).first()
@@ -474,7 +475,7 @@ class Ledger:
 
     def checkpoint(self, tree_size: int) -> SignedCheckpoint:
         """The checkpoint signed at exactly ``tree_size``; NotFoundError if there is none."""
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             row = conn.execute(
                 select(CHECKPOINT).where(CHECKPOINT.c.tree_size == tree_size)
             ).first()
@@ -489,7 +490,7 @@ class Ledger:
         query = select(CHECKPOINT).order_by(CHECKPOINT.c.tree_size.desc()).limit(limit)
         if before is not None:
             query = query.where(CHECKPOINT.c.tree_size < before)
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             return [_row_checkpoint(r) for r in conn.execute(query)]
 
     def sign_checkpoint(self) -> SignedCheckpoint | None:
@@ -498,7 +499,7 @@ class Ledger:
         Refuses (IntegrityError) to sign a tree that is not consistent with the previous
         checkpoint: the log must only ever grow.
         """
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             size = int(conn.execute(select(STATE.c.tree_size).where(STATE.c.id == 1)).scalar_one())
             last_row = conn.execute(
                 select(CHECKPOINT).order_by(CHECKPOINT.c.tree_size.desc()).limit(1)
@@ -581,7 +582,7 @@ class Ledger:
                 details={"leaf_index": event.leaf_index, "tree_size": cp.tree_size},
             )
         self._verify_signed(cp)
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             ranges = merkle.inclusion_proof_ranges(event.leaf_index, cp.tree_size)
             proof = self._range_hashes(conn, ranges)
         leaf = merkle.leaf_hash(canonicalize(event.record))
@@ -609,7 +610,7 @@ class Ledger:
         cp2 = self.checkpoint(second)
         self._verify_signed(cp1)
         self._verify_signed(cp2)
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             proof = self._range_hashes(conn, merkle.consistency_proof_ranges(first, second))
         try:
             merkle.verify_consistency(first, second, proof, cp1.root, cp2.root)
@@ -628,7 +629,7 @@ class Ledger:
         Reports the first altered leaf (and every other problem found, up to a bound).
         """
         report = AuditReport()
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             size = int(conn.execute(select(STATE.c.tree_size).where(STATE.c.id == 1)).scalar_one())
             report.tree_size = size
             levels: list[bytearray] = [bytearray()]

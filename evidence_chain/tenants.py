@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, insert, select
 
+from evidence_chain import db
 from evidence_chain.errors import AuthenticationError, ValidationError
 from evidence_chain.models import ApiKey, Tenant
 
@@ -70,7 +71,7 @@ def _new_key(conn: Connection, tenant_id: int, now: datetime) -> str:
 
 def authenticate(engine: Engine, key: str) -> TenantRef:
     """The tenant owning an active API key; AuthenticationError for anything else."""
-    with engine.connect() as conn:
+    with db.reading(engine) as conn:
         row = conn.execute(
             select(TENANT.c.id, TENANT.c.public_id, TENANT.c.name)
             .join(API_KEY, API_KEY.c.tenant_id == TENANT.c.id)
@@ -83,6 +84,6 @@ def authenticate(engine: Engine, key: str) -> TenantRef:
 
 def list_tenants(engine: Engine) -> list[TenantRef]:
     """All tenants, oldest first."""
-    with engine.connect() as conn:
+    with db.reading(engine) as conn:
         rows = conn.execute(select(TENANT).order_by(TENANT.c.id)).all()
     return [TenantRef(int(r.id), r.public_id, r.name) for r in rows]

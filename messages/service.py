@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import Column, Connection, Engine, Text, insert, select
 from sqlmodel import Field, SQLModel
 
+from evidence_chain import db
 from evidence_chain.config import Settings
 from evidence_chain.errors import EvidenceError
 
@@ -186,7 +187,7 @@ def read_outbox(engine: Engine, *, to: str | None = None, limit: int = 100) -> l
     query = select(table)
     if to:
         query = query.where(table.c.recipient == to)
-    with engine.connect() as conn:
+    with db.reading(engine) as conn:
         rows = conn.execute(query.order_by(table.c.id.desc()).limit(limit)).all()
     return [
         OutboxItem(

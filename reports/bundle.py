@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from evidence_chain import db
 from evidence_chain.anchoring.service import AnchorView
 from evidence_chain.core.bundle import (
     BUNDLE_FORMAT,
@@ -82,7 +83,7 @@ def _certificates(
     certs = certificates_of(e.record for e in events)
     missing = [c["sha256"] for c in certs if c["pem"] is None]
     if missing:
-        with instance.engine.connect() as conn:
+        with db.reading(instance.engine) as conn:
             rows = conn.execute(
                 select(SIGNER_CERT.c.fingerprint_sha256, SIGNER_CERT.c.certificate_pem).where(
                     SIGNER_CERT.c.tenant_id == tenant.id,

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography import x509
 from sqlalchemy import Engine, insert, select
 
+from evidence_chain import db
 from evidence_chain.clock import aware as _aware
 from evidence_chain.core.bundle import (
     BUNDLE_ATTACHMENT,
@@ -223,7 +224,7 @@ def get_report(engine: Engine, report_id: str) -> StoredReport | None:
     """The report issued under ``report_id`` (any tenant: the id is the capability), or None."""
     if not report_id.startswith(REPORT_ID_PREFIX) or len(report_id) > 40:
         return None
-    with engine.connect() as conn:
+    with db.reading(engine) as conn:
         row = conn.execute(select(REPORT).where(REPORT.c.report_id == report_id)).first()
     if row is None:
         return None

@@ -39,6 +39,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from sqlalchemy import Engine, insert, select, update
 
+from evidence_chain import db
 from evidence_chain.clock import aware as _aware
 from evidence_chain.clock import utcnow as _utcnow
 from evidence_chain.config import Settings
@@ -501,7 +502,7 @@ class SigningService:
     def status(self) -> dict[str, Any]:
         """CA and TSA subjects and fingerprints, and how many certificates are revoked."""
         ca, tsa = self.ca, self.tsa
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             issued = conn.execute(select(SIGNER_CERT.c.id)).all()
             revoked = conn.execute(
                 select(SIGNER_CERT.c.id).where(SIGNER_CERT.c.revoked_at.is_not(None))
@@ -660,7 +661,7 @@ class SigningService:
     ) -> list[SealRecord]:
         """The tenant's seals, oldest first, after the seal id ``after``."""
         query = select(SEAL).where(SEAL.c.tenant_id == tenant_id)
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             if after is not None:
                 row = conn.execute(
                     select(SEAL.c.id).where(
@@ -674,7 +675,7 @@ class SigningService:
         return [_seal_record(r) for r in rows]
 
     def _seal_row(self, tenant_id: int, seal_id: str) -> Any:
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             row = conn.execute(
                 select(SEAL).where(SEAL.c.public_id == seal_id, SEAL.c.tenant_id == tenant_id)
             ).first()
@@ -704,7 +705,7 @@ class SigningService:
             json.dumps(ident, sort_keys=True, ensure_ascii=False).encode("utf-8")
         ).hexdigest()
         now = _utcnow()
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             row = conn.execute(
                 select(SIGNER_CERT)
                 .where(

@@ -53,6 +53,7 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import create_connection
 
+from evidence_chain import db
 from evidence_chain.clock import aware as _aware
 from evidence_chain.clock import iso as _iso
 from evidence_chain.clock import utcnow
@@ -776,7 +777,7 @@ class WebhookService:
 
     def endpoints(self, tenant_id: int) -> list[EndpointView]:
         """The tenant's endpoints, oldest first."""
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             rows = conn.execute(
                 select(ENDPOINT)
                 .where(ENDPOINT.c.tenant_id == tenant_id, ENDPOINT.c.deleted_at.is_(None))
@@ -786,7 +787,7 @@ class WebhookService:
 
     def endpoint(self, tenant_id: int, public_id: str) -> EndpointView:
         """One endpoint of the tenant (NotFoundError for another tenant's)."""
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             return EndpointView.from_row(self._endpoint_row(conn, tenant_id, public_id))
 
     def delete_endpoint(self, tenant_id: int, public_id: str) -> None:
@@ -874,7 +875,7 @@ class WebhookService:
                 f"status must be one of {', '.join(STATUSES)}",
                 details={"field": "status", "allowed": list(STATUSES)},
             )
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             endpoint = self._endpoint_row(conn, tenant_id, endpoint_id)
             query = self._delivery_query().where(DELIVERY.c.endpoint_id == endpoint.id)
             if status is not None:
@@ -896,7 +897,7 @@ class WebhookService:
 
     def delivery(self, tenant_id: int, public_id: str) -> DeliveryView:
         """One delivery of the tenant, with its attempts (NotFoundError for another's)."""
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             row = conn.execute(
                 self._delivery_query().where(
                     DELIVERY.c.public_id == public_id, DELIVERY.c.tenant_id == tenant_id
@@ -970,7 +971,7 @@ class WebhookService:
     def deliver_due(self) -> RunResult:
         """Send one bounded batch of due deliveries; safe to run in several processes at once."""
         now = self.clock()
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             candidates = conn.execute(
                 select(DELIVERY.c.id, DELIVERY.c.endpoint_id)
                 .join(ENDPOINT, ENDPOINT.c.id == DELIVERY.c.endpoint_id)
@@ -1165,7 +1166,7 @@ class WebhookService:
         query = select(DELIVERY.c.status, func.count()).group_by(DELIVERY.c.status)
         if tenant_id is not None:
             query = query.where(DELIVERY.c.tenant_id == tenant_id)
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             found = {row[0]: int(row[1]) for row in conn.execute(query)}
         return {status: found.get(status, 0) for status in STATUSES}
 

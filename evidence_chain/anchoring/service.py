@@ -30,6 +30,7 @@ from typing import Any, Protocol
 
 from sqlalchemy import Connection, Engine, insert, select, text, update
 
+from evidence_chain import db
 from evidence_chain.anchoring.chain import ZERO32, AnchorChain, Fees, Signer
 from evidence_chain.anchoring.contract import (
     AlreadyAnchored,
@@ -226,12 +227,12 @@ class AnchorRecords:
         query = select(ANCHOR).order_by(ANCHOR.c.tree_size.desc(), ANCHOR.c.id.desc()).limit(limit)
         if before is not None:
             query = query.where(ANCHOR.c.tree_size < before)
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             return [AnchorView.from_row(r) for r in conn.execute(query)]
 
     def get(self, tree_size: int) -> AnchorView:
         """The anchor of a tree size (the newest one if several contracts were used)."""
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             row = conn.execute(
                 select(ANCHOR)
                 .where(ANCHOR.c.tree_size == tree_size)
@@ -246,7 +247,7 @@ class AnchorRecords:
 
     def attempts(self, anchor_id: int) -> list[AttemptView]:
         """Every transaction sent for an anchor, oldest first."""
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             rows = conn.execute(
                 select(ATTEMPT).where(ATTEMPT.c.anchor_id == anchor_id).order_by(ATTEMPT.c.id)
             )
@@ -254,7 +255,7 @@ class AnchorRecords:
 
     def covering(self, tree_size: int) -> AnchorView | None:
         """The smallest on-chain anchor covering ``tree_size`` leaves, confirmed ones first."""
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             for statuses in ((CONFIRMED,), (MINED,)):
                 row = conn.execute(
                     select(ANCHOR)
@@ -268,7 +269,7 @@ class AnchorRecords:
 
     def latest(self, statuses: tuple[str, ...] = ON_CHAIN) -> AnchorView | None:
         """The anchor of the largest tree size among ``statuses``."""
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             row = conn.execute(
                 select(ANCHOR)
                 .where(ANCHOR.c.status.in_(statuses))
@@ -279,7 +280,7 @@ class AnchorRecords:
 
     def unsettled(self) -> list[AnchorView]:
         """Anchors not yet confirmed: pending or mined."""
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             rows = conn.execute(
                 select(ANCHOR)
                 .where(ANCHOR.c.status.in_((PENDING, MINED)))
@@ -292,7 +293,7 @@ class AnchorRecords:
         query = select(ALARM).order_by(ALARM.c.id.desc())
         if not include_resolved:
             query = query.where(ALARM.c.resolved_at.is_(None))
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             return [
                 {
                     "id": int(r.id),
@@ -483,7 +484,7 @@ class Anchorer:
             cp = self.ledger.latest_checkpoint()
             if cp is None:
                 return None
-            with self.engine.connect() as conn:
+            with db.reading(self.engine) as conn:
                 rows = [
                     AnchorView.from_row(r)
                     for r in conn.execute(
@@ -707,7 +708,7 @@ class Anchorer:
 
     def _live_attempts(self, anchor_id: int) -> list[AttemptView]:
         """The anchor's transactions that are sent and not yet settled, newest first."""
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             rows = conn.execute(
                 select(ATTEMPT)
                 .where(ATTEMPT.c.anchor_id == anchor_id, ATTEMPT.c.status == SENT)
@@ -717,7 +718,7 @@ class Anchorer:
 
     def _last_attempt_with_nonce(self, tree_size: int, nonce: int) -> AttemptView | None:
         """Our last transaction at ``nonce``: a new one at that nonce must outbid it."""
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             row = conn.execute(
                 select(ATTEMPT)
                 .where(ATTEMPT.c.nonce == nonce, ATTEMPT.c.sender == self._signer().address)
@@ -831,7 +832,7 @@ class Anchorer:
             contract = self.options.contract
             if not contract:
                 return
-            with self.engine.connect() as conn:
+            with db.reading(self.engine) as conn:
                 rows = [
                     AnchorView.from_row(r)
                     for r in conn.execute(
@@ -1009,7 +1010,7 @@ class Anchorer:
             status=DROPPED,
             note=f"re-org: block {anchor.block_number} {_hex0x(anchor.block_hash)} left the chain",
         )
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             later = conn.execute(
                 select(ANCHOR.c.tree_size)
                 .where(

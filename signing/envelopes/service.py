@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 from cryptography.hazmat.primitives import serialization
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
+from evidence_chain import db
 from evidence_chain.blobs import BlobStore, blob_store_for
 from evidence_chain.clock import aware as _aware
 from evidence_chain.clock import iso as _iso
@@ -621,7 +622,7 @@ class EnvelopeService:
     def expire_due(self) -> int:
         """The expiry job: expire every open envelope past its expiry; return how many."""
         now = self.clock()
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             rows = conn.execute(
                 select(ENVELOPE).where(ENVELOPE.c.status.in_(OPEN), ENVELOPE.c.expires_at <= now)
             ).all()
@@ -1097,10 +1098,10 @@ class EnvelopeService:
 
     def get(self, tenant: TenantRef, envelope_id: str) -> dict[str, Any]:
         """One of the tenant's envelopes with the status of every party."""
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             row = self._tenant_envelope(conn, tenant.id, envelope_id)
         row = self._expire_if_due(row)
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             return self._detail(self._load(conn, row))
 
     def list_envelopes(
@@ -1120,7 +1121,7 @@ class EnvelopeService:
         query = select(ENVELOPE).where(ENVELOPE.c.tenant_id == tenant.id)
         if status is not None:
             query = query.where(ENVELOPE.c.status == status)
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             if after:
                 anchor = self._tenant_envelope(conn, tenant.id, after)
                 query = query.where(ENVELOPE.c.id < anchor.id)
@@ -1150,7 +1151,7 @@ class EnvelopeService:
     def expire_due_for(self, tenant_id: int) -> None:
         """Expire the tenant's overdue open envelopes (so a listing shows them as expired)."""
         now = self.clock()
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             rows = conn.execute(
                 select(ENVELOPE).where(
                     ENVELOPE.c.tenant_id == tenant_id,
@@ -1163,7 +1164,7 @@ class EnvelopeService:
 
     def send(self, tenant: TenantRef, envelope_id: str, who: InitiatorContext) -> dict[str, Any]:
         """Send a draft: the parties of the first group get their links."""
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             row = self._tenant_envelope(conn, tenant.id, envelope_id)
         row = self._expire_if_due(row)
         with self.engine.begin() as conn:
@@ -1208,7 +1209,7 @@ class EnvelopeService:
         A reminder also unlocks a party locked out by wrong codes. At most one reminder per
         party a minute (RateLimitedError).
         """
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             row = self._tenant_envelope(conn, tenant.id, envelope_id)
         row = self._expire_if_due(row)
         with self.engine.begin() as conn:
@@ -1260,7 +1261,7 @@ class EnvelopeService:
     ) -> dict[str, Any]:
         """Withdraw a sent or in-progress envelope; every link stops working."""
         reason = _ilabel(reason, "reason", 1000)
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             row = self._tenant_envelope(conn, tenant.id, envelope_id)
         row = self._expire_if_due(row)
         with self.engine.begin() as conn:
@@ -1302,7 +1303,7 @@ class EnvelopeService:
         (``VOID`` and the reason on every page, then a document time-stamp)."""
         text = _ilabel(reason, "reason", 1000, required=True)
         assert text is not None
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             row = self._tenant_envelope(conn, tenant.id, envelope_id)
             if row.status != "completed":
                 raise self._void_conflict(row.status)
@@ -1390,7 +1391,7 @@ class EnvelopeService:
             raise ValidationError(
                 "version is current, original or void", details={"field": "version"}
             )
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             row = self._tenant_envelope(conn, tenant.id, envelope_id)
             doc = conn.execute(
                 select(DOCUMENT).where(DOCUMENT.c.envelope_id == row.id, DOCUMENT.c.n == n)
@@ -1426,7 +1427,7 @@ class EnvelopeService:
 
     def _open(self, token: str, *, finished_ok: bool = True) -> tuple[Any, _Loaded]:
         """The party and its envelope for a link; GoneError when the link no longer works."""
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             party = self._party_by_token(conn, token)
             env = conn.execute(select(ENVELOPE).where(ENVELOPE.c.id == party.envelope_id)).one()
         env = self._expire_if_due(env)
@@ -1441,7 +1442,7 @@ class EnvelopeService:
             raise GoneError("this signing link has expired", details={"status": env.status})
         if env.status == "completed" and not finished_ok:
             raise GoneError("this envelope is completed; nothing is left to do here")
-        with self.engine.connect() as conn:
+        with db.reading(self.engine) as conn:
             party = conn.execute(select(PARTY).where(PARTY.c.id == party.id)).one()
             return party, self._load(conn, env)
 
@@ -1905,7 +1906,7 @@ class EnvelopeService:
     def _mark(self, party: Any, tenant_id: int) -> tuple[bytes | None, bool]:
         """The party's mark: the organisation's seal, a CJK personal seal, or a framed name."""
         if party.kind == "organisation":
-            with self.engine.connect() as conn:
+            with db.reading(self.engine) as conn:
                 row = conn.execute(
                     select(SEAL.c.appearance).where(
                         SEAL.c.public_id == party.seal_id, SEAL.c.tenant_id == tenant_id
