@@ -237,8 +237,9 @@ def locate(
 ) -> list[DocumentPlacement]:
     """Find ``sha256`` in the log and prove each leaf naming it (against the covering anchor).
 
-    ``instance`` is an :class:`runtime.services.Instance`. A stored tree that does not
-    prove a leaf is reported (``proof_ok`` False), never raised: the page must show it.
+    ``instance`` has the instance's ``engine`` and ``ledger`` (``runtime.services.Services``
+    has them). A stored tree that does not prove a leaf is reported (``proof_ok`` False),
+    never raised: the page must show it.
     """
     ledger = instance.ledger
     verifier = NoteVerifier.from_vkey(ledger.key.verifier_key)
