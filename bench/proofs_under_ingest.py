@@ -8,7 +8,6 @@ of 1,000 events as fast as the service takes them (and the checkpoint job keeps 
 
 from __future__ import annotations
 
-import json
 import random
 import tempfile
 import threading
@@ -17,27 +16,14 @@ from pathlib import Path
 
 import requests
 
+from bench.ingest import BATCH, event_batch
 from tests.service import Service, service_env
 
-BATCH = 1000
 PREFILL_BATCHES = 5
 INGEST_BATCHES = 60
 CLIENTS = 2
 IDLE_PROOFS = 400
 TARGET_P99_MS = 50.0
-
-
-def _batch(client: int, n: int) -> bytes:
-    events = [
-        {
-            "type": "contract.signed",
-            "subject": f"contract-{client}-{(n * BATCH + i) // 10}",
-            "occurred_at": "2026-11-21T09:00:00Z",
-            "data": {"document_sha256": "ab" * 32, "step": i},
-        }
-        for i in range(BATCH)
-    ]
-    return json.dumps({"events": events}).encode()
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
@@ -60,7 +46,7 @@ def run() -> list[str]:
             ids: list[str] = []
             for n in range(PREFILL_BATCHES):
                 r = requests.post(
-                    f"{svc.url}/api/v1/events", data=_batch(9, n), headers=pushed, timeout=60
+                    f"{svc.url}/api/v1/events", data=event_batch(9, n), headers=pushed, timeout=60
                 )
                 r.raise_for_status()
                 ids += [receipt["event_id"] for receipt in r.json()["receipts"]]
@@ -84,7 +70,9 @@ def run() -> list[str]:
                 time.sleep(0.2)
             idle = [prove() for _ in range(IDLE_PROOFS)]
 
-            bodies = [[_batch(c, n) for n in range(INGEST_BATCHES // CLIENTS)] for c in range(2)]
+            bodies = [
+                [event_batch(c, n) for n in range(INGEST_BATCHES // CLIENTS)] for c in range(2)
+            ]
             errors: list[str] = []
 
             def client(c: int) -> None:
