@@ -11,12 +11,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from evidence_chain.chain import Signer, Web3Chain
+from evidence_chain.anchoring.chain import Signer, Web3Chain
 from evidence_chain.config import load_settings
-from evidence_chain.instance import initialise, open_instance
 from evidence_chain.tenants import create_tenant
 from evidence_chain.verify import verify_file
 from reports.bundle import build_bundle
+from runtime.services import build_services
+from runtime.setup import initialise
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.chain.anvil import DEV_PRIVATE_KEY, start_anvil
 from tests.reports.bundle_fixtures import SUBJECT, push, to_bytes
@@ -42,7 +43,7 @@ def _bundles(rpc_url: str, home: Path) -> dict[int, bytes]:
         }
     )
     initialise(settings)
-    inst = open_instance(settings)
+    inst = build_services(settings)
     try:
         tenant, _ = create_tenant(inst.engine, "Bench Platform")
         out = {}

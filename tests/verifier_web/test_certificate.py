@@ -25,10 +25,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.anvil]
 @pytest.fixture(scope="module")
 def certificate(world: World) -> bytes:
     """A certificate of evidence of the world's anchored subject, as the service issues it."""
-    from signing.service import SigningService
-
-    signing = SigningService.from_env(world.settings, world.instance.engine, world.instance.ledger)
-    issued = issue_report(world.instance, signing, world.tenant, SUBJECT)
+    issued = issue_report(world.instance, world.instance.signing, world.tenant, SUBJECT)
     assert issued.verdict.verdict == "VERIFIED"
     return issued.pdf
 

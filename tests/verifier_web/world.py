@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from evidence_chain.anchor_contract import contract as anchor_contract
-from evidence_chain.anchor_contract import log_id, transact
-from evidence_chain.chain import Signer, Web3Chain
+from evidence_chain.anchoring.chain import Signer, Web3Chain
+from evidence_chain.anchoring.contract import contract as anchor_contract
+from evidence_chain.anchoring.contract import log_id, transact
 from evidence_chain.config import load_settings
-from evidence_chain.instance import Instance, initialise, open_instance
 from evidence_chain.tenants import TenantRef, create_tenant
 from reports.bundle import build_bundle
+from runtime.services import Services, build_services
+from runtime.setup import initialise
 from tests.chain.anvil import DEV_PRIVATE_KEY, AnvilProcess
 from tests.reports.bundle_fixtures import SUBJECT, checkpoint, push
 
@@ -28,7 +29,7 @@ class World:
     """An anchoring instance on anvil, and the bundles the verifiers are given."""
 
     node: AnvilProcess
-    instance: Instance
+    instance: Services
     tenant: TenantRef
     settings: Any
     direct: dict[str, Any]
@@ -67,7 +68,7 @@ def make_world(node: AnvilProcess, home: Path) -> Iterator[World]:
         }
     )
     initialise(settings)
-    inst = open_instance(settings)
+    inst = build_services(settings)
     try:
         tenant, _ = create_tenant(inst.engine, "Verifier Platform")
         push(inst, tenant, 8)
