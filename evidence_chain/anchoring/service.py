@@ -61,19 +61,6 @@ ON_CHAIN = (MINED, CONFIRMED)
 LIVE = (PENDING, MINED, CONFIRMED)
 
 
-class StatusListener(Protocol):
-    """Told of an anchor's status change inside the transaction that makes it.
-
-    ``before`` is the previous status (None for a new anchor), ``anchor`` the anchor as the
-    API shows it. It must not do network I/O: it runs while the transaction is open.
-    """
-
-    def __call__(
-        self, conn: Connection, before: str | None, anchor: dict[str, Any], *, now: datetime
-    ) -> None:
-        """React to the change, writing only through ``conn``."""
-
-
 # attempt statuses
 SENT = "sent"
 DROPPED = "dropped"
@@ -82,6 +69,7 @@ REVERTED = "reverted"
 
 FEE_BUMP = 1.125
 """A replacement must raise both fee fields by at least 12.5% (the geth/anvil mempool rule)."""
+
 
 GAS_MARGIN = 1.25
 REORG_WINDOW = 256
@@ -93,6 +81,19 @@ NETWORKS = {
     131277322940537: "eth-tester (in process)",
 }
 DEV_KEY_WARNING = "development key, local chain only"
+
+
+class StatusListener(Protocol):
+    """Told of an anchor's status change inside the transaction that makes it.
+
+    ``before`` is the previous status (None for a new anchor), ``anchor`` the anchor as the
+    API shows it. It must not do network I/O: it runs while the transaction is open.
+    """
+
+    def __call__(
+        self, conn: Connection, before: str | None, anchor: dict[str, Any], *, now: datetime
+    ) -> None:
+        """React to the change, writing only through ``conn``."""
 
 
 def _hex0x(value: bytes | None) -> str | None:

@@ -68,6 +68,7 @@ from signing.models import Seal
 from signing.pades import PDF_LOCK
 from signing.pki import Identity
 from signing.seals import draw_text_lines
+from webhooks import service as webhooks
 
 if TYPE_CHECKING:
     from signing.service import SigningService
@@ -576,8 +577,6 @@ class EnvelopeService:
 
     def _webhook(self, conn: Connection, loaded: _Loaded, event: str, **extra: Any) -> None:
         """Queue the tenant's webhook deliveries in the caller's transaction."""
-        from webhooks import service as webhooks
-
         env = conn.execute(select(ENVELOPE).where(ENVELOPE.c.id == loaded.env.id)).one()
         payload: dict[str, Any] = {
             "envelope": {
