@@ -22,14 +22,18 @@ _local_chain: Any = None
 
 
 def on_starting(server: Any) -> None:
-    """Create or upgrade the instance once, and start the local chain, before any worker."""
+    """Create or upgrade the instance once (database, keys, signing authority), and start the
+    local chain, before any worker: workers only open what this made."""
     global _local_chain
     from evidence_chain.anchoring.chain import Web3Chain
     from evidence_chain.anchoring.localchain import start_local_chain
     from evidence_chain.config import load_settings
     from evidence_chain.errors import ChainError, ConfigurationError
+    from evidence_chain.private_files import restrict_umask
     from runtime.setup import initialise
 
+    # First: the workers, SQLite and anvil inherit it, so all they create is private (0600/0700).
+    restrict_umask()
     settings = load_settings()
     initialise(settings)
     if not settings.anchoring_enabled:

@@ -11,9 +11,13 @@ import atexit
 
 from app import create_app
 from evidence_chain.config import load_settings
+from evidence_chain.private_files import restrict_umask
 from runtime.scheduler import SchedulerLeader
 from runtime.services import build_services
 
+restrict_umask()  # under any WSGI server: what this worker creates under EVIDENCE_HOME is private
+# Built now, not on the first request: a worker refuses to start (ConfigurationError naming
+# the file) on an instance that is not initialised or whose keys do not fit together.
 services = build_services(load_settings())
 app = create_app(services=services)
 atexit.register(services.close)  # registered first, so it runs after the leader has stopped

@@ -7,6 +7,8 @@ Targets (from the product's performance goals; checked here, never in unit tests
 - inclusion proofs over HTTP while 1,000-event batches are ingested: p99 < 50 ms;
 - anchoring: under 80,000 gas per anchor; every event on chain, confirmed, within a minute.
 - the browser verifier: the command's verdict on 100- and 1,000-event bundles, timed beside it.
+- time-stamping right after a cold start (fresh instances, 4 workers, 8 parallel clients):
+  no failed request, no token that does not verify, no instance whose TSA does not chain.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from collections.abc import Callable
 
 from bench import (
     anchoring,
+    cold_start,
     envelopes,
     ingest,
     merkle_bench,
@@ -37,6 +40,7 @@ BENCHES: dict[str, Callable[[], list[str]]] = {
     "envelopes": envelopes.run,
     "reports": reports.run,
     "verifier_web": verifier_web.run,
+    "cold-start": cold_start.run,
 }
 
 

@@ -8,7 +8,6 @@ import tempfile
 import time
 from pathlib import Path
 
-from evidence_chain.keystore import MasterKey
 from signing.pades import Placement, SignOptions, sign_pdf
 from signing.pki import CertificateAuthority, Identity
 from signing.seals import SealSpec, draw_seal
@@ -24,11 +23,10 @@ def run() -> list[str]:
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the target says
     with tempfile.TemporaryDirectory() as tmp:
-        master = MasterKey.generate()
-        ca = CertificateAuthority.load_or_create(
-            Path(tmp), master, name="Sealtrail Bench", base_url="http://127.0.0.1:8000"
+        ca = CertificateAuthority.generate(
+            Path(tmp), name="Sealtrail Bench", base_url="http://127.0.0.1:8000"
         )
-        tsa = TimeStampAuthority.load_or_create(Path(tmp), ca, master)
+        tsa = TimeStampAuthority.create(ca)
         signers = [ca.new_signer(Identity(f"Signer {i}")) for i in range(3)]
         seal = draw_seal(SealSpec(kind="official", text="上海示例科技有限公司"))
         contract = make_pdf(3)

@@ -93,12 +93,18 @@ class Settings:
     smtp_starttls: bool = False
     webhook_allow_private: bool = False
     session_key: str | None = field(default=None, repr=False)
+    master_key: str | None = field(default=None, repr=False)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def key_path(self) -> Path:
         """Where the Ed25519 log key lives."""
         return self.log_key_file or self.home / "keys" / "log_ed25519.pem"
+
+    @property
+    def session_key_path(self) -> Path:
+        """Where the signer pages' session key lives when EVIDENCE_SESSION_KEY is not set."""
+        return self.home / "session.key"
 
     @property
     def is_sqlite(self) -> bool:
@@ -187,6 +193,7 @@ def load_settings(env: Mapping[str, Any] | None = None) -> Settings:
         smtp_user=str(source.get("EVIDENCE_SMTP_USER") or "") or None,
         smtp_password=str(source.get("EVIDENCE_SMTP_PASSWORD") or "") or None,
         session_key=str(source.get("EVIDENCE_SESSION_KEY") or "") or None,
+        master_key=str(source.get("EVIDENCE_MASTER_KEY") or "") or None,
         smtp_from=str(source.get("EVIDENCE_SMTP_FROM") or "Sealtrail <no-reply@sealtrail.invalid>"),
         smtp_starttls=_env_bool(source, "EVIDENCE_SMTP_STARTTLS", False),
         webhook_allow_private=_env_bool(source, "EVIDENCE_WEBHOOK_ALLOW_PRIVATE", False),

@@ -29,12 +29,15 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from evidence_chain.config import Settings
 from evidence_chain.errors import ConfigurationError, KeyDecryptionError
+from evidence_chain.private_files import create_private_file, read_private_file
 
 __all__ = [
     "ENV_VAR",
     "MasterKey",
+    "configured_master_key",
     "decrypt_private_key",
     "encrypt_private_key",
+    "load_master_key",
     "master_key_path",
 ]
 
@@ -82,23 +85,33 @@ class MasterKey:
         return cls.from_base64(value) if value else None
 
     @classmethod
-    def load_or_create(cls, path: str | Path, environ: dict[str, str] | None = None) -> MasterKey:
-        """Use ``EVIDENCE_MASTER_KEY`` if set, else read ``path``, creating it (0600) if missing."""
-        from_env = cls.from_env(environ)
-        if from_env is not None:
-            return from_env
+    def load(cls, path: str | Path) -> MasterKey:
+        """Read the key file at ``path``; ConfigurationError naming it if it is missing, open to
+        others, empty or not a 32-byte key."""
         p = Path(path)
-        if p.exists():
-            return cls.from_base64(p.read_text(encoding="ascii"))
-        key = cls.generate()
-        p.parent.mkdir(parents=True, exist_ok=True)
-        # O_EXCL: two processes starting at once must not both write a different key.
+        raw = read_private_file(p, "the master key")
         try:
-            fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return cls.from_base64(p.read_text(encoding="ascii"))
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(key.to_base64() + "\n")
+            text = raw.decode("ascii").strip()
+        except UnicodeDecodeError:
+            text = ""
+        if not text:
+            raise ConfigurationError(
+                f"the master key {p} is empty or unreadable ({len(raw)} bytes): restore it from "
+                "the backup, or set EVIDENCE_MASTER_KEY"
+            )
+        try:
+            return cls.from_base64(text)
+        except ConfigurationError as exc:
+            raise ConfigurationError(f"the master key {p} is not usable: {exc.message}") from None
+
+    @classmethod
+    def create(cls, path: str | Path) -> MasterKey:
+        """Generate a key and write it to ``path`` (0600, linked into place whole).
+
+        FileExistsError if the file exists: a master key is never replaced.
+        """
+        key = cls.generate()
+        create_private_file(Path(path), (key.to_base64() + "\n").encode("ascii"))
         return key
 
     def to_base64(self) -> str:
@@ -110,6 +123,24 @@ class MasterKey:
         return HKDF(algorithm=hashes.SHA256(), length=KEY_LEN, salt=None, info=info).derive(
             self.secret
         )
+
+
+def configured_master_key(settings: Settings) -> MasterKey | None:
+    """The master key from EVIDENCE_MASTER_KEY, None when it is not set."""
+    if not settings.master_key:
+        return None
+    try:
+        return MasterKey.from_base64(settings.master_key)
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"EVIDENCE_MASTER_KEY is not usable: {exc.message}") from None
+
+
+def load_master_key(settings: Settings) -> MasterKey:
+    """EVIDENCE_MASTER_KEY, else ``keys/master.key``; ConfigurationError if neither is usable.
+
+    Only ever read here: ``init`` makes the key file (:mod:`signing.authority`).
+    """
+    return configured_master_key(settings) or MasterKey.load(master_key_path(settings))
 
 
 def encrypt_private_key(key: PrivateKeyTypes, master: MasterKey) -> bytes:

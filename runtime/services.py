@@ -21,10 +21,11 @@ from evidence_chain.anchoring.service import Anchorer, AnchorOptions, AnchorReco
 from evidence_chain.blobs import BlobStore, blob_store_for
 from evidence_chain.config import Settings
 from evidence_chain.errors import ConfigurationError
-from evidence_chain.keystore import MasterKey, master_key_path
+from evidence_chain.keystore import MasterKey, load_master_key
 from evidence_chain.ledger import Ledger
-from evidence_chain.logkey import LogKey, load_or_create_private_key
+from evidence_chain.logkey import LogKey, load_private_key
 from messages.service import Notifier, notifier_for
+from runtime.setup import check_initialised
 from signing.envelopes.service import EnvelopeService
 from signing.render import PageRenderer
 from signing.service import SigningService
@@ -74,13 +75,13 @@ def build_services(
     (tests, and operators embedding Sealtrail).
     """
     engine = open_engine(settings)
-    private_key = load_or_create_private_key(settings.key_path)
+    private_key = load_private_key(settings.key_path)
     origin = Ledger.ensure_origin(engine, settings.log_origin)
     ledger = Ledger(engine, LogKey(origin=origin, private_key=private_key))
     anchorer = (
         build_anchorer(settings, engine, ledger, chain) if settings.anchoring_enabled else None
     )
-    master_key = MasterKey.load_or_create(master_key_path(settings))
+    master_key = load_master_key(settings)  # only opened: `init` makes it
     signing = SigningService.from_env(settings, engine, ledger)
     blobs = blobs or blob_store_for(settings.home)
     notifier = notifier or notifier_for(settings)
@@ -103,7 +104,9 @@ def build_services(
 
 
 def open_engine(settings: Settings) -> Engine:
-    """The instance's engine; ConfigurationError unless its schema and log key are in place."""
+    """The instance's engine; ConfigurationError unless its schema is up to date and its files
+    (log key, signing authority, session key) are present and fit together. Nothing is made
+    here: a worker or command refuses to start, naming the file, instead."""
     engine = db.make_engine(settings.database_url)
     current = db.current_revision(engine)
     head = db.head_revision()
@@ -113,11 +116,11 @@ def open_engine(settings: Settings) -> Engine:
             f"the database schema is at {current or 'nothing'}, this code needs {head}: "
             "run `flask --app app init` (or `make run`, which does it)"
         )
-    if not settings.key_path.exists():
+    try:
+        check_initialised(settings)
+    except ConfigurationError:
         engine.dispose()
-        raise ConfigurationError(
-            f"no log key at {settings.key_path}: run `flask --app app init` first"
-        )
+        raise
     return engine
 
 

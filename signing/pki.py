@@ -1,11 +1,13 @@
 """The service's own two-level certificate authority.
 
-On first start :meth:`CertificateAuthority.load_or_create` makes, in one directory::
+:meth:`CertificateAuthority.generate` and :meth:`~CertificateAuthority.save` make, once, in one
+directory (see :mod:`signing.authority` for when)::
 
     root.pem / root.key.enc          self-signed root CA (pathLen 1), ECDSA P-256
     issuing.pem / issuing.key.enc    issuing CA signed by the root (pathLen 0)
     revocations.json                 revoked serials of both CAs
 
+:meth:`CertificateAuthority.load` opens them and refuses a set that does not fit together.
 Keys are sealed with :mod:`evidence_chain.keystore`; every file is mode 0600. End-entity and TSA
 certificates carry a CRL distribution point (``{base_url}/pki/crl``), the issuing CA carries
 ``{base_url}/pki/root-crl``, so a relying party can check every non-root link of the chain
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import secrets
 import threading
 from collections.abc import Callable, Sequence
@@ -25,16 +26,24 @@ from pathlib import Path
 from typing import Literal
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.types import (
     CertificateIssuerPublicKeyTypes,
     PrivateKeyTypes,
+    PublicKeyTypes,
 )
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
-from evidence_chain.errors import ConfigurationError, ValidationError
+from evidence_chain.errors import ConfigurationError, KeyDecryptionError, ValidationError
 from evidence_chain.keystore import MasterKey, decrypt_private_key, encrypt_private_key
+from evidence_chain.private_files import (
+    create_private_file,
+    file_lock,
+    make_private_dir,
+    write_private_file,
+)
 
 __all__ = [
     "DOCUMENT_SIGNING_EKU",
@@ -128,12 +137,69 @@ class SignerIdentity:
     chain: tuple[x509.Certificate, ...] = ()
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
+def load_certificate_file(path: Path) -> x509.Certificate:
+    """Read a PEM certificate; ConfigurationError naming the file if it is not one."""
+    try:
+        return x509.load_pem_x509_certificate(path.read_bytes())
+    except FileNotFoundError:
+        raise ConfigurationError(f"{path} is missing") from None
+    except ValueError as exc:
+        raise ConfigurationError(f"{path} is not a PEM certificate: {exc}") from None
+
+
+def load_sealed_key_file(path: Path, master_key: MasterKey) -> PrivateKeyTypes:
+    """Open a key sealed by :mod:`evidence_chain.keystore`; ConfigurationError naming the file."""
+    try:
+        return decrypt_private_key(path.read_bytes(), master_key)
+    except FileNotFoundError:
+        raise ConfigurationError(f"{path} is missing") from None
+    except (KeyDecryptionError, ValueError) as exc:
+        raise ConfigurationError(
+            f"{path} cannot be opened with the master key (keys/master.key or "
+            f"EVIDENCE_MASTER_KEY): {exc}"
+        ) from None
+
+
+def _public_der(key: PublicKeyTypes) -> bytes:
+    return key.public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+def require_key_pair(
+    cert: x509.Certificate, key: PrivateKeyTypes, cert_path: Path, key_path: Path
+) -> None:
+    """ConfigurationError unless ``key`` is the private half of ``cert``'s public key."""
+    if _public_der(cert.public_key()) != _public_der(key.public_key()):
+        raise ConfigurationError(f"{key_path} is not the private key of {cert_path}")
+
+
+def require_ca(cert: x509.Certificate, path: Path) -> None:
+    """ConfigurationError unless ``cert`` is a CA certificate."""
+    try:
+        is_ca = cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    except x509.ExtensionNotFound:
+        is_ca = False
+    if not is_ca:
+        raise ConfigurationError(f"{path} is not a CA certificate")
+
+
+def require_issued_by(
+    cert: x509.Certificate, issuer: x509.Certificate, cert_path: Path, issuer_path: Path
+) -> None:
+    """ConfigurationError unless ``issuer`` signed ``cert`` (names and signature)."""
+    try:
+        cert.verify_directly_issued_by(issuer)
+    except InvalidSignature:
+        why = "its signature does not verify with the issuer's key"
+    except (ValueError, TypeError) as exc:
+        why = str(exc)
+    else:
+        return
+    raise ConfigurationError(
+        f"{cert_path} was not issued by {issuer_path} ({why}): the certificates on disk do "
+        "not form one chain"
+    )
 
 
 def _ski(public_key: CertificateIssuerPublicKeyTypes) -> x509.SubjectKeyIdentifier:
@@ -178,33 +244,15 @@ class CertificateAuthority:
     # --- construction -------------------------------------------------------------------
 
     @classmethod
-    def load_or_create(
+    def generate(
         cls,
         directory: str | Path,
-        master_key: MasterKey,
         *,
         name: str = "Sealtrail",
         base_url: str = "http://localhost:5000",
         clock: Clock = _utcnow,
     ) -> CertificateAuthority:
-        """Open the CA in ``directory``, creating root and issuing CA on first use."""
-        d = Path(directory)
-        root_pem, issuing_pem = d / "root.pem", d / "issuing.pem"
-        root_enc, issuing_enc = d / "root.key.enc", d / "issuing.key.enc"
-        if root_pem.exists() and issuing_pem.exists():
-            return cls(
-                d,
-                x509.load_pem_x509_certificate(root_pem.read_bytes()),
-                decrypt_private_key(root_enc.read_bytes(), master_key),
-                x509.load_pem_x509_certificate(issuing_pem.read_bytes()),
-                decrypt_private_key(issuing_enc.read_bytes(), master_key),
-                base_url,
-                clock,
-            )
-        if root_pem.exists() != issuing_pem.exists():
-            raise ConfigurationError(f"incomplete certificate authority in {d}")
-        d.mkdir(parents=True, exist_ok=True)
-        os.chmod(d, 0o700)
+        """Make a new root and issuing CA in memory, to be kept in ``directory`` by :meth:`save`."""
         now = clock()
         root_key = ec.generate_private_key(ec.SECP256R1())
         root_name = x509.Name(
@@ -253,12 +301,65 @@ class CertificateAuthority:
             .add_extension(_crl_dp(f"{base_url.rstrip('/')}/pki/root-crl"), critical=False)
             .sign(root_key, hashes.SHA256())
         )
-        _write_private(root_enc, encrypt_private_key(root_key, master_key))
-        _write_private(issuing_enc, encrypt_private_key(issuing_key, master_key))
-        _write_private(issuing_pem, issuing_cert.public_bytes(serialization.Encoding.PEM))
-        # root.pem last: its presence marks a complete CA
-        _write_private(root_pem, root_cert.public_bytes(serialization.Encoding.PEM))
-        return cls(d, root_cert, root_key, issuing_cert, issuing_key, base_url, clock)
+        return cls(Path(directory), root_cert, root_key, issuing_cert, issuing_key, base_url, clock)
+
+    @staticmethod
+    def files(directory: str | Path) -> dict[str, Path]:
+        """The four files of a CA in ``directory``, by role."""
+        d = Path(directory)
+        return {
+            "root": d / "root.pem",
+            "root key": d / "root.key.enc",
+            "issuing": d / "issuing.pem",
+            "issuing key": d / "issuing.key.enc",
+        }
+
+    def save(self, master_key: MasterKey) -> None:
+        """Write the CA's four files (0600) into its directory, never replacing one.
+
+        FileExistsError if any of them exists; ``root.pem`` is written last.
+        """
+        paths = self.files(self.directory)
+        make_private_dir(self.directory)
+        create_private_file(paths["root key"], encrypt_private_key(self._root_key, master_key))
+        create_private_file(
+            paths["issuing key"], encrypt_private_key(self._issuing_key, master_key)
+        )
+        create_private_file(
+            paths["issuing"], self.issuing_cert.public_bytes(serialization.Encoding.PEM)
+        )
+        create_private_file(paths["root"], self.root_cert.public_bytes(serialization.Encoding.PEM))
+
+    @classmethod
+    def load(
+        cls,
+        directory: str | Path,
+        master_key: MasterKey,
+        *,
+        base_url: str = "http://localhost:5000",
+        clock: Clock = _utcnow,
+    ) -> CertificateAuthority:
+        """Open the CA kept in ``directory``; ConfigurationError naming the file that is missing
+        or does not fit (a key that does not open or match, an issuing CA not signed by the root).
+        """
+        paths = cls.files(directory)
+        missing = [str(p) for p in paths.values() if not p.exists()]
+        if missing:
+            raise ConfigurationError(
+                f"incomplete certificate authority in {directory}: {', '.join(missing)} "
+                "missing; run `flask --app app init`, or restore the folder from its backup"
+            )
+        root_cert = load_certificate_file(paths["root"])
+        issuing_cert = load_certificate_file(paths["issuing"])
+        root_key = load_sealed_key_file(paths["root key"], master_key)
+        issuing_key = load_sealed_key_file(paths["issuing key"], master_key)
+        require_key_pair(root_cert, root_key, paths["root"], paths["root key"])
+        require_key_pair(issuing_cert, issuing_key, paths["issuing"], paths["issuing key"])
+        require_ca(root_cert, paths["root"])
+        require_issued_by(root_cert, root_cert, paths["root"], paths["root"])
+        require_ca(issuing_cert, paths["issuing"])
+        require_issued_by(issuing_cert, root_cert, paths["issuing"], paths["root"])
+        return cls(Path(directory), root_cert, root_key, issuing_cert, issuing_key, base_url, clock)
 
     # --- issuance -----------------------------------------------------------------------
 
@@ -395,7 +496,9 @@ class CertificateAuthority:
             raise ValidationError("certificate serial numbers are positive")
         if reason in (x509.ReasonFlags.remove_from_crl,):
             raise ValidationError("removeFromCRL is not a revocation reason")
-        with self._lock:
+        # The thread lock orders this process's revocations; the file lock, other processes'
+        # (a worker and `flask pki revoke` may revoke at the same moment).
+        with self._lock, file_lock(self.directory / "revocations.lock"):
             data = self._load_revocations()
             key = format(serial, "x")
             if key not in data[issuer]:
@@ -403,7 +506,7 @@ class CertificateAuthority:
                     "reason": reason.value,
                     "revoked_at": self.clock().isoformat(),
                 }
-                _write_private(
+                write_private_file(
                     self._revocations_path,
                     json.dumps(data, indent=1, sort_keys=True).encode("utf-8"),
                 )

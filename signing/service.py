@@ -4,12 +4,14 @@ certificates in the database, every signature recorded in the evidence log.
 Files under ``EVIDENCE_HOME``::
 
     keys/master.key     the master key (0600), unless EVIDENCE_MASTER_KEY is set (which wins)
-    pki/                root and issuing CA (signing.pki), the TSA key and certificate
+    pki/                root and issuing CA (signing.pki), the TSA key and certificate, the
+                        service signer
 
-They are made by :func:`initialise` on first start (``flask --app app init``), and otherwise
-on first use; :class:`SigningService` opens them lazily, so an application that never signs
-never pays for it. ``EVIDENCE_TSA_URL`` replaces the in-process TSA by an external RFC 3161
-service (pyHanko's HTTP client); ``/tsa`` is then still served by our own TSA.
+They are made once, before any worker starts, by :func:`signing.authority.create_authority`
+(``flask --app app init``, gunicorn's ``on_starting``); :class:`SigningService` only opens
+them (:func:`signing.authority.load_authority`), on first use. ``EVIDENCE_TSA_URL`` replaces
+the in-process TSA by an external RFC 3161 service (pyHanko's HTTP client); ``/tsa`` is then
+still served by our own TSA.
 
 Multi-party signing through the API: the first signature certifies the document (DocMDP,
 "fill forms and sign") unless ``certify`` is false. After a certifying signature, later
@@ -32,7 +34,6 @@ import secrets
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields, is_dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
@@ -50,10 +51,10 @@ from evidence_chain.keystore import (
     MasterKey,
     decrypt_private_key,
     encrypt_private_key,
-    master_key_path,
 )
 from evidence_chain.ledger import Ledger
 from evidence_chain.tenants import TenantRef
+from signing.authority import current_service_signer, load_authority
 from signing.models import Seal, SignerCertificate
 from signing.pki import CertificateAuthority, Identity, SignerIdentity, new_signer_key
 
@@ -69,7 +70,6 @@ __all__ = [
     "SealRecord",
     "SignedDocument",
     "SigningService",
-    "initialise",
     "parse_identity",
     "parse_placements",
     "parse_reservations",
@@ -108,22 +108,6 @@ _IDENTITY_KEYS = {
     "serial_number",
 }
 MAX_PLACEMENTS = 20
-
-
-def pki_dir(settings: Settings) -> Path:
-    """Where the CA and the TSA keep their certificates and sealed keys."""
-    return settings.home / "pki"
-
-
-def initialise(settings: Settings) -> None:
-    """Make the master key, the two-level CA and the TSA on first start (idempotent)."""
-    from signing.tsa import TimeStampAuthority
-
-    master = MasterKey.load_or_create(master_key_path(settings))
-    ca = CertificateAuthority.load_or_create(
-        pki_dir(settings), master, base_url=settings.public_base_url
-    )
-    TimeStampAuthority.load_or_create(pki_dir(settings), ca, master)
 
 
 # --- parsing client input ------------------------------------------------------------------
@@ -393,14 +377,12 @@ class SigningService:
         *,
         max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES,
         tsa_url: str | None = None,
-        environ: dict[str, str] | None = None,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.ledger = ledger
         self.max_document_bytes = max_document_bytes
         self.tsa_url = tsa_url
-        self._environ = environ
         self._lock = threading.Lock()
         self._master: MasterKey | None = None
         self._ca: CertificateAuthority | None = None
@@ -431,23 +413,23 @@ class SigningService:
             ledger,
             max_document_bytes=limit,
             tsa_url=env.get("EVIDENCE_TSA_URL") or None,
-            environ=dict(env),
         )
 
-    # --- PKI and TSA, opened on first use ----------------------------------------------
+    # --- PKI and TSA, opened on first use (never created here) -------------------------
 
     def _open(self) -> None:
         from signing.tsa import TimeStampAuthority
 
+        # Threads of this process share the opened authority: the lock makes them open it
+        # once; CertificateAuthority and TimeStampAuthority are safe to share (immutable
+        # cryptography objects and DER bytes).
         with self._lock:
             if self._tsa is not None:
                 return
-            master = MasterKey.load_or_create(master_key_path(self.settings), self._environ)
-            ca = CertificateAuthority.load_or_create(
-                pki_dir(self.settings), master, base_url=self.settings.public_base_url
-            )
-            tsa = TimeStampAuthority.load_or_create(pki_dir(self.settings), ca, master)
-            self._master, self._ca, self._tsa = master, ca, tsa
+            authority = load_authority(self.settings)
+            ca = authority.ca
+            tsa = TimeStampAuthority(authority.tsa_certificate, authority.tsa_key, ca.chain)
+            self._master, self._ca, self._tsa = authority.master, ca, tsa
 
     @property
     def master(self) -> MasterKey:
@@ -840,30 +822,6 @@ class SigningService:
         return validate_pdf(pdf, self.ca.trust_roots(), max_bytes=self.max_document_bytes)
 
     def service_signer(self) -> SignerIdentity:
-        """The service's own signing identity (for its reports), from our CA; made on first use.
-
-        Kept in ``pki/service-signer.json`` (certificate and sealed key in one file, replaced
-        atomically) and renewed when it nears expiry or is revoked.
-        """
-        from signing.pki import _write_private
-
-        ca, master = self.ca, self.master
-        path = pki_dir(self.settings) / "service-signer.json"
-        with self._lock:
-            if path.exists():
-                stored = json.loads(path.read_text(encoding="utf-8"))
-                cert = x509.load_pem_x509_certificate(stored["certificate"].encode("ascii"))
-                fresh = cert.not_valid_after_utc > _utcnow() + dt.timedelta(days=1)
-                if fresh and not ca.is_revoked(cert.serial_number):
-                    key = decrypt_private_key(bytes.fromhex(stored["key"]), master)
-                    return SignerIdentity(key, cert, ca.chain)
-            org = ca.issuing_cert.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATION_NAME)
-            name = f"{str(org[0].value) if org else 'Sealtrail'} evidence service"
-            signer = ca.new_signer(Identity(name, kind="organization"))
-            pem = signer.certificate.public_bytes(serialization.Encoding.PEM)
-            record = {
-                "certificate": pem.decode("ascii"),
-                "key": encrypt_private_key(signer.private_key, master).hex(),
-            }
-            _write_private(path, json.dumps(record).encode("utf-8"))
-            return signer
+        """The service's own signing identity (for its reports), made by ``init`` and renewed
+        when it nears expiry or is revoked (:func:`signing.authority.current_service_signer`)."""
+        return current_service_signer(self.settings, self.ca, self.master)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from asn1crypto import algos, cms, core, tsp
@@ -35,7 +34,6 @@ from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from pyhanko.sign.timestamps import TimeStamper
 
 from evidence_chain.errors import ConfigurationError
-from evidence_chain.keystore import MasterKey, decrypt_private_key, encrypt_private_key
 from signing.pki import CertificateAuthority, new_serial
 
 __all__ = [
@@ -103,14 +101,41 @@ class TimeStampAuthority:
         self.clock = clock
         self._key = private_key
         self._accuracy_ms = accuracy_ms
-        self._cert_asn1 = asn1_x509.Certificate.load(
-            certificate.public_bytes(serialization.Encoding.DER)
-        )
-        self._chain_asn1 = [
-            asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER))
-            for c in self.chain
-        ]
-        self._ess = self._signing_certificate_v2()
+        # Requests are answered by many threads at once. asn1crypto objects parse and cache
+        # their contents lazily, so one shared between threads can be corrupted by two of them
+        # at once (a token whose ESS hash OID read 2.16.840.1.101.3.4.2.1.96.840.1.101.3.4.2.1).
+        # Only immutable DER bytes are kept here; every token is built from fresh objects.
+        self._cert_der = certificate.public_bytes(serialization.Encoding.DER)
+        self._chain_der = tuple(c.public_bytes(serialization.Encoding.DER) for c in self.chain)
+        self._ess_der = self._signing_certificate_v2(
+            asn1_x509.Certificate.load(self._cert_der)
+        ).dump()
+        self._prepare_classes()
+
+    def _prepare_classes(self) -> None:
+        """Answer a request and a malformed one, and parse both replies, in this thread.
+
+        asn1crypto sets each class up (its field maps, on the class itself) the first time an
+        object of it is made, and not thread-safely: two threads making the first token of a
+        process at once can both half-build the same map. After this, every class a token, a
+        rejection or their parsing uses is set up before any request comes in.
+        """
+        digest = hashlib.sha256(b"sealtrail time-stamping authority").digest()
+        request = tsp.TimeStampReq(
+            {
+                "version": "v1",
+                "message_imprint": {
+                    "hash_algorithm": {"algorithm": "sha256"},
+                    "hashed_message": digest,
+                },
+                "nonce": 1,
+                "cert_req": True,
+            }
+        ).dump()
+        granted = self.respond(request)
+        tsp.TimeStampResp.load(granted).native  # noqa: B018 - parses every field
+        for reply in (granted, self.respond(b"")):
+            TimeStampResponse.load(reply).native  # noqa: B018
 
     @classmethod
     def create(cls, ca: CertificateAuthority, **kwargs: Any) -> TimeStampAuthority:
@@ -118,29 +143,6 @@ class TimeStampAuthority:
         key = ec.generate_private_key(ec.SECP256R1())
         cert = ca.issue_tsa_certificate(key.public_key())
         return cls(cert, key, ca.chain, **kwargs)
-
-    @classmethod
-    def load_or_create(
-        cls,
-        directory: str | Path,
-        ca: CertificateAuthority,
-        master_key: MasterKey,
-        **kwargs: Any,
-    ) -> TimeStampAuthority:
-        """Open ``tsa.pem``/``tsa.key.enc`` in ``directory``, creating them on first use."""
-        d = Path(directory)
-        cert_path, key_path = d / "tsa.pem", d / "tsa.key.enc"
-        if cert_path.exists():
-            cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
-            key = decrypt_private_key(key_path.read_bytes(), master_key)
-            return cls(cert, key, ca.chain, **kwargs)
-        tsa = cls.create(ca, **kwargs)
-        d.mkdir(parents=True, exist_ok=True)
-        from signing.pki import _write_private
-
-        _write_private(key_path, encrypt_private_key(tsa._key, master_key))
-        _write_private(cert_path, tsa.certificate.public_bytes(serialization.Encoding.PEM))
-        return tsa
 
     # --- protocol -----------------------------------------------------------------------
 
@@ -195,20 +197,19 @@ class TimeStampAuthority:
         )
         return TimeStampResponse({"status": status}).dump()
 
-    def _signing_certificate_v2(self) -> tsp.SigningCertificateV2:
+    @staticmethod
+    def _signing_certificate_v2(cert: asn1_x509.Certificate) -> tsp.SigningCertificateV2:
         return tsp.SigningCertificateV2(
             {
                 "certs": [
                     {
                         "hash_algorithm": {"algorithm": "sha256"},
-                        "cert_hash": hashlib.sha256(self._cert_asn1.dump()).digest(),
+                        "cert_hash": hashlib.sha256(cert.dump()).digest(),
                         "issuer_serial": {
                             "issuer": [
-                                asn1_x509.GeneralName(
-                                    name="directory_name", value=self._cert_asn1.issuer
-                                )
+                                asn1_x509.GeneralName(name="directory_name", value=cert.issuer)
                             ],
-                            "serial_number": self._cert_asn1.serial_number,
+                            "serial_number": cert.serial_number,
                         },
                     }
                 ]
@@ -216,6 +217,9 @@ class TimeStampAuthority:
         )
 
     def _token(self, req: tsp.TimeStampReq) -> cms.ContentInfo:
+        # fresh objects for this token only (see __init__)
+        cert = asn1_x509.Certificate.load(self._cert_der)
+        ess = tsp.SigningCertificateV2.load(self._ess_der)
         now = self.clock()
         if now.tzinfo is None:
             raise ConfigurationError("the TSA clock must return timezone-aware datetimes")
@@ -232,7 +236,7 @@ class TimeStampAuthority:
             "serial_number": new_serial(),
             "gen_time": now.astimezone(dt.UTC),
             "accuracy": accuracy,
-            "tsa": asn1_x509.GeneralName(name="directory_name", value=self._cert_asn1.subject),
+            "tsa": asn1_x509.GeneralName(name="directory_name", value=cert.subject),
         }
         if req["nonce"].native is not None:
             tst_fields["nonce"] = req["nonce"].native
@@ -244,7 +248,7 @@ class TimeStampAuthority:
                 cms.CMSAttribute(
                     {"type": "message_digest", "values": [hashlib.sha256(tst_der).digest()]}
                 ),
-                cms.CMSAttribute({"type": "signing_certificate_v2", "values": [self._ess]}),
+                cms.CMSAttribute({"type": "signing_certificate_v2", "values": [ess]}),
             ]
         )
         signature = self._key.sign(signed_attrs.dump(), ec.ECDSA(hashes.SHA256()))
@@ -254,8 +258,8 @@ class TimeStampAuthority:
                 "sid": cms.SignerIdentifier(
                     name="issuer_and_serial_number",
                     value={
-                        "issuer": self._cert_asn1.issuer,
-                        "serial_number": self._cert_asn1.serial_number,
+                        "issuer": cert.issuer,
+                        "serial_number": cert.serial_number,
                     },
                 ),
                 "digest_algorithm": {"algorithm": "sha256"},
@@ -274,7 +278,10 @@ class TimeStampAuthority:
             "signer_infos": [signer_info],
         }
         if req["cert_req"].native:
-            signed_data["certificates"] = [self._cert_asn1, *self._chain_asn1]
+            signed_data["certificates"] = [
+                cert,
+                *(asn1_x509.Certificate.load(der) for der in self._chain_der),
+            ]
         return cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
 
 

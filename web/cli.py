@@ -8,30 +8,33 @@ import sys
 from typing import Any
 
 import click
+from cryptography.hazmat.primitives import hashes
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
 from evidence_chain.anchoring import localchain
 from evidence_chain.anchoring.service import Anchorer
 from evidence_chain.errors import ConfigurationError, EvidenceError
+from evidence_chain.private_files import restrict_umask
 from evidence_chain.tenants import add_key, create_tenant, list_tenants
 from runtime.services import submitter
 from runtime.setup import initialise
-from signing import service as signing_service
 from web.context import services, settings
 
 
 @click.command("init")
 @with_appcontext
 def init_command() -> None:
-    """Create or upgrade the instance: folder, database schema, log key."""
+    """Create or upgrade the instance: folder, database, log key, signing authority."""
     config = settings()
+    restrict_umask()  # whatever this process creates under EVIDENCE_HOME stays private
     initialise(config)
-    signing_service.initialise(config)
     inst = services()
+    root = inst.signing.ca.root_cert
     click.echo(f"instance home: {config.home}")
     click.echo(f"log origin:    {inst.ledger.key.origin}")
     click.echo(f"log key:       {inst.ledger.key.verifier_key}")
+    click.echo(f"root CA:       {root.fingerprint(hashes.SHA256()).hex()} (SHA-256)")
 
 
 @click.group("tenant", cls=AppGroup)

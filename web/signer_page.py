@@ -14,13 +14,10 @@ Errors are HTML pages with the error's status, never the JSON envelope or a trac
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import logging
-import os
 import secrets
 from functools import partial
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from flask import (
@@ -49,6 +46,7 @@ from evidence_chain.errors import (
     NotFoundError,
     ValidationError,
 )
+from evidence_chain.private_files import read_secret_file
 from signing.render import PRESETS, PageGeometry, box_to_percent, preset_position
 from web import context
 from web.context import services
@@ -108,30 +106,6 @@ class SignerSessionInterface(SecureCookieSessionInterface):
         """Secure when configured or when this request is https."""
         configured = bool(app.config.get("SESSION_COOKIE_SECURE"))
         return configured or bool(request and request.is_secure)
-
-
-def load_or_create_secret_key(path: Path) -> bytes:
-    """The session signing key at ``path`` (0600), created once; safe for concurrent workers."""
-    try:
-        data = path.read_bytes()
-        if len(data) >= 32:
-            return data
-    except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(64)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(key)
-        # Fails if another worker made the key first: then everyone uses theirs.
-        with contextlib.suppress(FileExistsError):
-            os.link(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    os.chmod(path, 0o600)
-    return path.read_bytes()
 
 
 def envelope_service() -> EnvelopeService:
@@ -494,8 +468,11 @@ def init_app(app: Flask) -> None:
             if len(settings.session_key) < 32:
                 raise ConfigurationError("EVIDENCE_SESSION_KEY must be at least 32 characters")
             app.secret_key = settings.session_key.encode()
-        else:
-            app.secret_key = load_or_create_secret_key(Path(settings.home) / "session.key")
+        elif settings.session_key_path.exists():
+            app.secret_key = read_secret_file(settings.session_key_path, "the session key")
+        # Otherwise the instance is not initialised yet: `flask --app app init` builds this app
+        # before it makes the key, and a serving process refuses to start without it
+        # (runtime.services.build_services).
     if type(app.session_interface) is SecureCookieSessionInterface:
         app.session_interface = SignerSessionInterface()
     app.register_blueprint(bp)

@@ -151,15 +151,13 @@ class ReportPki:
 
 def make_pki(directory: Path) -> ReportPki:
     """A fresh CA, TSA and one organization signer (slow: make it once per session)."""
-    from evidence_chain.keystore import MasterKey
     from signing.pki import CertificateAuthority, Identity
     from signing.tsa import TimeStampAuthority
 
-    master = MasterKey.generate()
-    ca = CertificateAuthority.load_or_create(
-        directory, master, name="Sealtrail Test", base_url="https://sealtrail.test"
+    ca = CertificateAuthority.generate(
+        directory, name="Sealtrail Test", base_url="https://sealtrail.test"
     )
-    tsa = TimeStampAuthority.load_or_create(directory, ca, master)
+    tsa = TimeStampAuthority.create(ca)
     signer = ca.new_signer(Identity("Sealtrail Evidence Reports", kind="organization"))
     return ReportPki(ca, tsa, signer)
 

@@ -11,7 +11,9 @@ import pytest
 from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen import canvas
 
+from evidence_chain.config import Settings
 from evidence_chain.keystore import MasterKey
+from signing.authority import create_authority
 from signing.pki import CertificateAuthority, Identity, SignerIdentity
 from signing.tsa import InProcessTimeStamper, TimeStampAuthority
 
@@ -31,13 +33,13 @@ class Pki:
 
 @pytest.fixture(scope="session")
 def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
-    directory = tmp_path_factory.mktemp("pki")
-    master = MasterKey.generate()
-    ca = CertificateAuthority.load_or_create(
-        directory, master, name="Sealtrail Test", base_url="https://sealtrail.test"
+    home = tmp_path_factory.mktemp("instance")
+    settings = Settings(
+        home=home, database_url="sqlite://", public_base_url="https://sealtrail.test"
     )
-    tsa = TimeStampAuthority.load_or_create(directory, ca, master)
-    return Pki(master, ca, tsa, directory)
+    authority = create_authority(settings, name="Sealtrail Test")
+    tsa = TimeStampAuthority(authority.tsa_certificate, authority.tsa_key, authority.ca.chain)
+    return Pki(authority.master, authority.ca, tsa, home / "pki")
 
 
 @pytest.fixture(scope="session")

@@ -53,18 +53,44 @@ def test_wrong_master_or_tampering_is_refused(ec_key: ec.EllipticCurvePrivateKey
         decrypt_private_key(b"-----BEGIN PRIVATE KEY-----", master)
 
 
-def test_load_or_create_makes_a_0600_file_and_reuses_it(tmp_path) -> None:
+def test_create_makes_a_0600_file_that_load_reads_and_create_never_replaces(tmp_path) -> None:
     path = tmp_path / "sub" / "master.key"
-    first = MasterKey.load_or_create(path, environ={})
+    first = MasterKey.create(path)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert MasterKey.load_or_create(path, environ={}) == first
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700
+    assert MasterKey.load(path) == first
+    with pytest.raises(FileExistsError):
+        MasterKey.create(path)
+    assert MasterKey.load(path) == first
+    assert [p.name for p in path.parent.iterdir()] == ["master.key"]  # no temporary file left
 
 
-def test_environment_value_wins(tmp_path) -> None:
+@pytest.mark.parametrize(
+    ("content", "mode", "message"),
+    [
+        (None, 0o600, "is missing"),
+        (b"", 0o600, "is empty"),  # what a reader racing a non-atomic writer used to see
+        (b"c2hvcnQ=\n", 0o600, "must be 32 bytes"),
+        (b"\xff\xfe", 0o600, "is empty or unreadable"),
+        (base64.b64encode(bytes(32)), 0o644, "readable by others"),
+    ],
+)
+def test_load_refuses_a_missing_empty_short_or_open_key_file(
+    tmp_path, content: bytes | None, mode: int, message: str
+) -> None:
+    path = tmp_path / "master.key"
+    if content is not None:
+        path.write_bytes(content)
+        path.chmod(mode)
+    with pytest.raises(ConfigurationError, match=message) as caught:
+        MasterKey.load(path)
+    assert str(path) in caught.value.message
+
+
+def test_environment_value_is_read() -> None:
     key = MasterKey.generate()
-    got = MasterKey.load_or_create(tmp_path / "unused.key", environ={ENV_VAR: key.to_base64()})
-    assert got == key
-    assert not (tmp_path / "unused.key").exists()
+    assert MasterKey.from_env({ENV_VAR: key.to_base64()}) == key
+    assert MasterKey.from_env({}) is None
 
 
 @pytest.mark.parametrize("value", ["not base64!", base64.b64encode(b"short").decode()])

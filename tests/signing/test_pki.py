@@ -7,14 +7,14 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 
+from evidence_chain.errors import ConfigurationError
 from evidence_chain.keystore import MasterKey
-from signing.errors import KeyDecryptionError
 from signing.pki import DOCUMENT_SIGNING_EKU, CertificateAuthority, Identity, SignerIdentity
 from tests.signing.conftest import Pki
 
 
 def test_reopening_gives_the_same_ca(pki: Pki) -> None:
-    again = CertificateAuthority.load_or_create(pki.directory, pki.master)
+    again = CertificateAuthority.load(pki.directory, pki.master)
     assert again.root_cert == pki.ca.root_cert
     assert again.issuing_cert == pki.ca.issuing_cert
 
@@ -24,8 +24,8 @@ def test_files_are_private_and_keys_sealed(pki: Pki) -> None:
         path = pki.directory / name
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, name
     assert b"PRIVATE KEY" not in (pki.directory / "root.key.enc").read_bytes()
-    with pytest.raises(KeyDecryptionError):
-        CertificateAuthority.load_or_create(pki.directory, MasterKey.generate())
+    with pytest.raises(ConfigurationError, match=r"root\.key\.enc cannot be opened with"):
+        CertificateAuthority.load(pki.directory, MasterKey.generate())
 
 
 def test_chain_links(pki: Pki) -> None:
@@ -74,12 +74,13 @@ def test_tsa_certificate_has_only_time_stamping(pki: Pki) -> None:
 
 def test_revocation_is_listed_and_persisted(tmp_path) -> None:
     master = MasterKey.generate()
-    ca = CertificateAuthority.load_or_create(tmp_path, master)
+    ca = CertificateAuthority.generate(tmp_path)
+    ca.save(master)
     signer = ca.new_signer(Identity("Carol"))
     serial = signer.certificate.serial_number
     assert not ca.is_revoked(serial)
     ca.revoke(serial, x509.ReasonFlags.key_compromise)
-    reopened = CertificateAuthority.load_or_create(tmp_path, master)
+    reopened = CertificateAuthority.load(tmp_path, master)
     assert reopened.is_revoked(serial)
     crl = x509.load_der_x509_crl(reopened.crl())
     assert crl.is_signature_valid(ca.issuing_cert.public_key())  # type: ignore[arg-type]
