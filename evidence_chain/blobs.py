@@ -16,6 +16,7 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 
 from evidence_chain.errors import IntegrityError, NotFoundError
+from evidence_chain.private_files import make_private_dir
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
@@ -58,8 +59,10 @@ class FileBlobStore(BlobStore):
         path = self._path(digest)
         if path.exists():
             return digest
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+        make_private_dir(path.parent)
+        fd, tmp = tempfile.mkstemp(  # mode 0600
+            dir=path.parent, prefix=".tmp-"
+        )
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)

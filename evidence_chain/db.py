@@ -10,6 +10,7 @@ lock on ``log_state``; its readers run in READ ONLY, REPEATABLE READ transaction
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session
+
+from evidence_chain.private_files import FILE_MODE, make_private_dir
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 READ_ONLY = "sealtrail_read_only"
@@ -26,9 +29,9 @@ READ_ONLY = "sealtrail_read_only"
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with the pragmas and pool settings Sealtrail relies on."""
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
+        path = url.split("///", 1)[-1].split("?", 1)[0]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _create_private_database_file(Path(path))
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30, "isolation_level": None},
@@ -57,6 +60,17 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+
+
+def _create_private_database_file(path: Path) -> None:
+    """Create an empty SQLite file (mode 0600, folder 0700) unless it exists.
+
+    The database holds the outbox with live signing links and codes. SQLite gives its ``-wal``
+    and ``-shm`` files the mode of the database file, so all three stay private.
+    """
+    make_private_dir(path.parent)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, FILE_MODE))
 
 
 @contextmanager

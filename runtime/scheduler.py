@@ -20,6 +20,7 @@ from typing import IO
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Connection, text
 
+from evidence_chain.private_files import FILE_MODE, make_private_dir
 from runtime.jobs import Job, scheduled_jobs
 from runtime.services import Services
 
@@ -49,8 +50,8 @@ class LeaderLock:
             return True
         if self.services.settings.is_sqlite:
             path = Path(self.services.settings.home) / "scheduler.lock"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle = open(path, "a+b")  # noqa: SIM115 - held open while leading
+            make_private_dir(path.parent)
+            handle = os.fdopen(os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE), "r+b")
             try:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from evidence_chain.errors import NotFoundError, ValidationError
+from evidence_chain.private_files import make_private_dir
 from signing.errors import MalformedPdfError
 
 __all__ = [
@@ -283,7 +284,7 @@ class PageRenderer:
         if path is None:
             return
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            make_private_dir(path.parent)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)

@@ -63,7 +63,8 @@ class Service:
         """Start gunicorn and wait until /healthz answers."""
         self.port = self.port or free_port()
         env = {**self.env, "PORT": str(self.port)}
-        log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps writing to it
+        # private like everything else under the instance home (the child keeps writing it)
+        log = os.fdopen(os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "ab")
         self.process = subprocess.Popen(
             [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"],
             cwd=ROOT,

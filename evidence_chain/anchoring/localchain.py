@@ -23,6 +23,7 @@ from typing import Any
 from evidence_chain.anchoring.chain import Signer, Web3Chain
 from evidence_chain.config import Settings
 from evidence_chain.errors import ChainError, ConfigurationError
+from evidence_chain.private_files import FILE_MODE, make_private_dir, write_private_file
 
 log = logging.getLogger(__name__)
 
@@ -54,16 +55,12 @@ def read_deployment(settings: Settings) -> dict[str, Any] | None:
 
 def write_deployment(settings: Settings, address: str, chain_id: int) -> None:
     """Record a deployment (atomically: written aside, then renamed)."""
-    path = deployment_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
     body = {
         "address": address,
         "chain_id": chain_id,
         "deployed_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
     }
-    tmp.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_private_file(deployment_path(settings), (json.dumps(body, indent=2) + "\n").encode())
 
 
 def dev_signer() -> Signer:
@@ -137,7 +134,7 @@ def _port_open(port: int) -> bool:
 def start_local_chain(settings: Settings, *, block_time: float = 1.0) -> LocalChain:
     """Start (or reuse) the embedded anvil node and make sure our contract is deployed on it."""
     url = local_url(settings)
-    settings.chain_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(settings.chain_dir)
     state = settings.chain_dir / "state.json"
     fresh = not state.exists()
     process: subprocess.Popen[bytes] | None = None
@@ -172,7 +169,10 @@ def start_local_chain(settings: Settings, *, block_time: float = 1.0) -> LocalCh
         ]
         if block_time > 0:
             args += ["--block-time", f"{block_time:g}"]
-        chain_log = open(settings.chain_dir / "anvil.log", "ab")  # noqa: SIM115 - child owns it
+        log_fd = os.open(
+            settings.chain_dir / "anvil.log", os.O_WRONLY | os.O_CREAT | os.O_APPEND, FILE_MODE
+        )
+        chain_log = os.fdopen(log_fd, "ab")  # the child owns it from here
         process = subprocess.Popen(
             args,
             stdin=subprocess.DEVNULL,
