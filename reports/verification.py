@@ -252,6 +252,20 @@ def _embedded_bundle(data: bytes) -> bytes | None:
         return None
 
 
+def _outside_pdf_lock(chain_root: ChainRootReader | None) -> ChainRootReader | None:
+    """``chain_root`` with its RPC calls made outside the PDF lock: they are network I/O, and
+    the lock must only ever cover in-memory PDF work."""
+    if chain_root is None:
+        return None
+    from signing.pades import PDF_LOCK
+
+    def read(chain_id: int, contract: str, log_id: bytes, tree_size: int) -> bytes | None:
+        with PDF_LOCK.released():
+            return chain_root(chain_id, contract, log_id, tree_size)
+
+    return read
+
+
 def _verify_pdf(
     data: bytes,
     *,
@@ -281,8 +295,9 @@ def _verify_pdf(
         from signing.pades import PDF_LOCK
 
         roots = [c.public_bytes(_pem()) for c in (signing.ca.root_cert,)]
+        reader = _outside_pdf_lock(chain_root)
         with PDF_LOCK:  # the offline verifier reads the PDF with pyHanko
-            verdict = verify_file(data, chain_root=chain_root, trust_roots=roots)
+            verdict = verify_file(data, chain_root=reader, trust_roots=roots)
         checks = tuple(verdict.checks)
         return Verification(
             kind="report",

@@ -385,11 +385,15 @@ def document_timestamp(pdf: bytes, service: SigningService) -> bytes:
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
 
-    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
-    out = signers.PdfTimeStamper(service.timestamper()).timestamp_pdf(
-        writer, md_algorithm="sha256", in_place=False
-    )
-    return bytes(out.getvalue())
+    from signing.pades import unlocked_timestamper
+
+    timestamper = unlocked_timestamper(service.timestamper())
+    with PDF_LOCK:  # pyHanko's work; the time-stamp request itself steps out of the lock
+        writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+        out = signers.PdfTimeStamper(timestamper).timestamp_pdf(
+            writer, md_algorithm="sha256", in_place=False
+        )
+        return bytes(out.getvalue())
 
 
 # --- rows to views ----------------------------------------------------------------------
@@ -1314,7 +1318,8 @@ class EnvelopeService:
             pdf = self.blobs.get(d.sha256_current)
             banner = f"VOID - voided on {self.clock().date().isoformat()}: {text}"[:160]
             with PDF_LOCK:
-                void_pdf = document_timestamp(stamp_void(pdf, banner), self.signing)
+                stamped = stamp_void(pdf, banner)
+            void_pdf = document_timestamp(stamped, self.signing)
             copies.append((d, self.blobs.put(void_pdf)))
         with self.engine.begin() as conn:
             row = self._lock_envelope(conn, int(row.id))
@@ -1694,45 +1699,46 @@ class EnvelopeService:
         others_pending = [p for p in loaded.parties if p.status == "pending" and p.id != party.id]
         last = not others_pending
         service = self.signing
-        # One PDF operation at a time per process (see signing.pades.PDF_LOCK); held across
-        # the party's documents so its certificate and signatures are made together.
-        with PDF_LOCK:
-            signer = service.signer_for(loaded.env.tenant_id, self._identity(party))
-            mark = self._mark(party, int(loaded.env.tenant_id))
-            results: list[dict[str, Any]] = []
-            new_docs: dict[int, tuple[str, bool]] = {}
-            signed_at = self.clock()
-            for doc in loaded.documents:
-                n = int(doc.n)
-                pdf = self.blobs.get(doc.sha256_current)
-                on_doc = [r for r in resolved if r["document"] == n]
-                if not on_doc:
-                    if last:  # the archive time-stamp goes on every document at completion
-                        out = document_timestamp(pdf, service)
-                        new_docs[n] = (self.blobs.put(out), bool(doc.certified))
-                        results.append(
-                            {
-                                "n": n,
-                                "name": doc.name,
-                                "sha256_before": doc.sha256_current,
-                                "sha256_after": new_docs[n][0],
-                                "document_timestamp": True,
-                            }
-                        )
-                    continue
+        signer = service.signer_for(loaded.env.tenant_id, self._identity(party))
+        mark = self._mark(party, int(loaded.env.tenant_id))
+        results: list[dict[str, Any]] = []
+        new_docs: dict[int, tuple[str, bool]] = {}
+        signed_at = self.clock()
+        for doc in loaded.documents:
+            n = int(doc.n)
+            pdf = self.blobs.get(doc.sha256_current)
+            on_doc = [r for r in resolved if r["document"] == n]
+            if not on_doc:
+                if last:  # the archive time-stamp goes on every document at completion
+                    out = document_timestamp(pdf, service)
+                    new_docs[n] = (self.blobs.put(out), bool(doc.certified))
+                    results.append(
+                        {
+                            "n": n,
+                            "name": doc.name,
+                            "sha256_before": doc.sha256_current,
+                            "sha256_after": new_docs[n][0],
+                            "document_timestamp": True,
+                        }
+                    )
+                continue
+            # One PDF operation at a time per process (see signing.pades.PDF_LOCK), for the
+            # in-memory work only: the database and blob store are read and written outside
+            # it, and the signature's time-stamp requests step out of it.
+            with PDF_LOCK:
                 res = self._sign_document(
                     service, loaded, doc, pdf, party, on_doc, mark, signer, signed_at, last
                 )
-                new_docs[n] = (self.blobs.put(res["pdf"]), res["certified"] or bool(doc.certified))
-                results.append(
-                    {
-                        "n": n,
-                        "name": doc.name,
-                        "sha256_before": doc.sha256_current,
-                        "sha256_after": new_docs[n][0],
-                        **{k: v for k, v in res.items() if k != "pdf"},
-                    }
-                )
+            new_docs[n] = (self.blobs.put(res["pdf"]), res["certified"] or bool(doc.certified))
+            results.append(
+                {
+                    "n": n,
+                    "name": doc.name,
+                    "sha256_before": doc.sha256_current,
+                    "sha256_after": new_docs[n][0],
+                    **{k: v for k, v in res.items() if k != "pdf"},
+                }
+            )
         with self.engine.begin() as conn:
             # Compare-and-set on the version: another party of a parallel group may have
             # signed while we worked; then our signatures sit on stale bytes: start again.
