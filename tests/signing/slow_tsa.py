@@ -39,6 +39,9 @@ def serve_slow_tsa(respond: Callable[[bytes], bytes]) -> Iterator[SlowTsa]:
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            if self.headers.get("Content-Type") != "application/timestamp-query":
+                self.send_error(415)
+                return
             state.arrived.set()
             state.go.wait(timeout=120)
             reply = respond(body)

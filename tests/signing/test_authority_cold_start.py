@@ -3,7 +3,6 @@ one signing authority on disk, chained, and every token and signature verifies a
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import subprocess
@@ -22,27 +21,13 @@ from evidence_chain.tenants import create_tenant
 from signing.validate import validate_pdf
 from tests.service import Service, service_env
 from tests.signing.conftest import make_pdf
+from tests.signing.test_concurrency import tsa_request
 
 pytestmark = pytest.mark.slow
 
 ROUNDS = 3
 STAMPERS = 8
 SIGNERS = 3
-
-
-def tsa_request(i: int) -> bytes:
-    """A DER TimeStampReq for a digest of its own, asking for the TSA certificate."""
-    return tsp.TimeStampReq(
-        {
-            "version": "v1",
-            "message_imprint": {
-                "hash_algorithm": {"algorithm": "sha256"},
-                "hashed_message": hashlib.sha256(b"cold start %d" % i).digest(),
-            },
-            "nonce": 1000 + i,
-            "cert_req": True,
-        }
-    ).dump()
 
 
 def openssl(*args: str) -> subprocess.CompletedProcess[str]:

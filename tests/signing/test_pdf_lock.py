@@ -30,31 +30,23 @@ def test_signing_validates_others_while_its_time_stamp_is_requested(
     one_page: bytes,
     simple_seal: bytes,
 ) -> None:
-    signed_before = sign_pdf(
-        one_page,
-        bob,
-        simple_seal,
-        [Placement.explicit(1, 300, 72)],
-        SignOptions(level="B-LT"),
-        timestamper=pki.timestamper(),
-        crls=pki.ca.crls(),
-    ).signed_pdf
-    reports: list[Any] = []
-
-    def sign_with_slow_tsa() -> Any:
+    def sign(signer: SignerIdentity, x: float, timestamper: Any) -> Any:
         return sign_pdf(
             one_page,
-            alice,
+            signer,
             simple_seal,
-            [Placement.explicit(1, 72, 72)],
+            [Placement.explicit(1, x, 72)],
             SignOptions(level="B-LT"),
-            timestamper=slow_tsa.timestamper(),
+            timestamper=timestamper,
             crls=pki.ca.crls(),
         )
 
+    signed_before = sign(bob, 300, pki.timestamper()).signed_pdf
+    reports: list[Any] = []
+
     result, took = while_waiting_on_the_tsa(
         slow_tsa,
-        sign_with_slow_tsa,
+        lambda: sign(alice, 72, slow_tsa.timestamper()),
         lambda: reports.append(validate_pdf(signed_before, pki.ca.trust_roots())),
     )
     assert took < WAIT, "validation waited for another thread's time-stamp request"

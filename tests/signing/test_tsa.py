@@ -2,8 +2,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import http.server
-import threading
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +15,7 @@ from signing.pki import SignerIdentity
 from signing.tsa import DEFAULT_POLICY_OID, TimeStampAuthority, TimeStampResponse
 from signing.validate import validate_pdf
 from tests.signing.conftest import Pki
+from tests.signing.slow_tsa import serve_slow_tsa
 
 FIXED = dt.datetime(2026, 3, 1, 8, 30, 0, tzinfo=dt.UTC)
 
@@ -135,32 +134,9 @@ def test_sha512_imprint_is_accepted(fixed_tsa: TimeStampAuthority) -> None:
 
 @pytest.fixture
 def tsa_url(pki: Pki) -> Iterator[str]:
-    tsa = pki.tsa
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            if self.headers.get("Content-Type") != "application/timestamp-query":
-                self.send_error(415)
-                return
-            reply = tsa.respond(body)
-            self.send_response(200)
-            self.send_header("Content-Type", "application/timestamp-reply")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/tsa"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_slow_tsa(pki.tsa.respond) as server:
+        server.go.set()  # answered at once
+        yield server.url
 
 
 def test_pyhanko_http_timestamper_accepts_our_tsa(
