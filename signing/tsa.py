@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -58,6 +59,9 @@ _DIGEST_LENGTHS = {
 }
 
 Clock = Callable[[], dt.datetime]
+
+_classes_lock = threading.Lock()
+_classes_ready = False
 
 
 def _utcnow() -> dt.datetime:
@@ -113,29 +117,35 @@ class TimeStampAuthority:
         self._prepare_classes()
 
     def _prepare_classes(self) -> None:
-        """Answer a request and a malformed one, and parse both replies, in this thread.
+        """Answer a request and a malformed one, and parse both replies, once per process.
 
         asn1crypto sets each class up (its field maps, on the class itself) the first time an
         object of it is made, and not thread-safely: two threads making the first token of a
         process at once can both half-build the same map. After this, every class a token, a
-        rejection or their parsing uses is set up before any request comes in.
+        rejection or their parsing uses is set up before any request comes in. The flag is
+        process-wide like the classes it stands for; the lock makes one thread do the work.
         """
-        digest = hashlib.sha256(b"sealtrail time-stamping authority").digest()
-        request = tsp.TimeStampReq(
-            {
-                "version": "v1",
-                "message_imprint": {
-                    "hash_algorithm": {"algorithm": "sha256"},
-                    "hashed_message": digest,
-                },
-                "nonce": 1,
-                "cert_req": True,
-            }
-        ).dump()
-        granted = self.respond(request)
-        tsp.TimeStampResp.load(granted).native  # noqa: B018 - parses every field
-        for reply in (granted, self.respond(b"")):
-            TimeStampResponse.load(reply).native  # noqa: B018
+        global _classes_ready
+        with _classes_lock:
+            if _classes_ready:
+                return
+            digest = hashlib.sha256(b"sealtrail time-stamping authority").digest()
+            request = tsp.TimeStampReq(
+                {
+                    "version": "v1",
+                    "message_imprint": {
+                        "hash_algorithm": {"algorithm": "sha256"},
+                        "hashed_message": digest,
+                    },
+                    "nonce": 1,
+                    "cert_req": True,
+                }
+            ).dump()
+            granted = self.respond(request)
+            tsp.TimeStampResp.load(granted).native  # noqa: B018 - parses every field
+            for reply in (granted, self.respond(b"")):
+                TimeStampResponse.load(reply).native  # noqa: B018
+            _classes_ready = True
 
     @classmethod
     def create(cls, ca: CertificateAuthority, **kwargs: Any) -> TimeStampAuthority:

@@ -19,7 +19,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from evidence_chain.config import Settings
+from evidence_chain.config import Settings, load_settings
 from evidence_chain.errors import ConfigurationError
 from evidence_chain.keystore import MasterKey, encrypt_private_key
 from runtime.services import build_services
@@ -43,6 +43,18 @@ FILES = (
     "pki/service-signer.json",
     "session.key",
 )
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """A fresh instance on SQLite only: the authority lives in files, whatever the database."""
+    return load_settings(
+        {
+            "EVIDENCE_HOME": str(tmp_path / "home"),
+            "EVIDENCE_SCHEDULER": "false",
+            "EVIDENCE_ANCHORING": "false",
+        }
+    )
 
 
 def snapshot(home: Path) -> dict[str, bytes]:

@@ -9,9 +9,10 @@ import json
 import threading
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
-from asn1crypto import tsp
+from asn1crypto import cms, tsp
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -43,21 +44,36 @@ def tsa_request(i: int) -> bytes:
     ).dump()
 
 
+def der_set(contents: bytes) -> bytes:
+    """``contents`` as a DER SET (how CMS signs signed attributes it stores as [0])."""
+    n = len(contents)
+    length = bytes([n]) if n < 0x80 else bytes([0x80 | ((n.bit_length() + 7) // 8)])
+    if n >= 0x80:
+        length += n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return b"\x31" + length + contents
+
+
 def verify_token(reply: bytes, request: bytes, tsa_cert: x509.Certificate) -> bytes:
-    """Check a TimeStampResp as a relying party would; return the DER of its ESS
-    signing-certificate-v2 attribute."""
+    """Check a TimeStampResp as a relying party would; return the bytes of its ESS
+    signing-certificate-v2 attribute, as received."""
     resp = tsp.TimeStampResp.load(reply)
     assert resp["status"]["status"].native == "granted"
     signed_data = resp["time_stamp_token"]["content"]
     tst_der = signed_data["encap_content_info"]["content"].contents
     info = tsp.TSTInfo.load(tst_der)
     asked = tsp.TimeStampReq.load(request)
-    assert info["message_imprint"].dump() == asked["message_imprint"].dump()
+    for part in ("hash_algorithm", "hashed_message"):
+        assert info["message_imprint"][part].native == asked["message_imprint"][part].native
     assert info["nonce"].native == asked["nonce"].native
     (signer_info,) = signed_data["signer_infos"]
-    attrs = {a["type"].native: a for a in signer_info["signed_attrs"]}
-    assert attrs["message_digest"]["values"][0].native == hashlib.sha256(tst_der).digest()
-    ess_attr = attrs["signing_certificate_v2"]
+    # the bytes as received: read before any field is parsed (asn1crypto re-encodes after)
+    signed = der_set(signer_info["signed_attrs"].contents)
+    received = {}
+    for attr in cms.CMSAttributes.load(signed):
+        raw = attr.contents
+        received[attr["type"].native] = (raw, attr)
+    assert received["message_digest"][1]["values"][0].native == hashlib.sha256(tst_der).digest()
+    ess_raw, ess_attr = received["signing_certificate_v2"]
     (ess,) = ess_attr["values"][0]["certs"]
     tsa_der = tsa_cert.public_bytes(serialization.Encoding.DER)
     assert ess["hash_algorithm"]["algorithm"].dotted == SHA256_OID
@@ -65,14 +81,13 @@ def verify_token(reply: bytes, request: bytes, tsa_cert: x509.Certificate) -> by
     assert ess["issuer_serial"]["serial_number"].native == tsa_cert.serial_number
     public_key = tsa_cert.public_key()
     assert isinstance(public_key, ec.EllipticCurvePublicKey)
-    signed = signer_info["signed_attrs"].untag().dump()  # signed as SET OF, stored as [0]
     public_key.verify(signer_info["signature"].native, signed, ec.ECDSA(hashes.SHA256()))
-    return bytes(ess_attr.dump())
+    return bytes(ess_raw)
 
 
 def signature_token_ess(pdf: bytes) -> bytes:
-    """The ESS signing-certificate-v2 attribute (DER) of the time-stamp token on the PDF's
-    one signature."""
+    """The bytes of the ESS signing-certificate-v2 attribute of the time-stamp token on the
+    PDF's one signature."""
     (embedded,) = PdfFileReader(io.BytesIO(pdf)).embedded_signatures
     (signer_info,) = embedded.signed_data["signer_infos"]
     (token,) = [
@@ -81,10 +96,12 @@ def signature_token_ess(pdf: bytes) -> bytes:
         if a["type"].native == "signature_time_stamp_token"
     ]
     (token_signer,) = token["content"]["signer_infos"]
-    (ess,) = [
-        a for a in token_signer["signed_attrs"] if a["type"].native == "signing_certificate_v2"
-    ]
-    return bytes(ess.dump())
+    signed = der_set(token_signer["signed_attrs"].contents)
+    for attr in cms.CMSAttributes.load(signed):
+        raw = attr.contents  # read before its fields are parsed, as in verify_token
+        if attr["type"].native == "signing_certificate_v2":
+            return bytes(raw)
+    raise AssertionError("the signature's time-stamp token has no signing certificate")
 
 
 def run_together(jobs: list[Callable[[], Any]]) -> list[Any]:
@@ -107,8 +124,9 @@ def run_together(jobs: list[Callable[[], Any]]) -> list[Any]:
     return results
 
 
-def test_threads_stamping_on_a_fresh_tsa_get_tokens_that_verify(settings: Settings) -> None:
-    authority = create_authority(settings)  # a fresh instance's, with the default names
+def test_threads_stamping_on_a_fresh_tsa_get_tokens_that_verify(tmp_path: Path) -> None:
+    # a fresh instance's authority, with the default names
+    authority = create_authority(Settings(home=tmp_path / "home", database_url="sqlite://"))
     cert, key, chain = authority.tsa_certificate, authority.tsa_key, authority.ca.chain
     attributes: set[bytes] = set()
     failures: list[str] = []
