@@ -84,7 +84,7 @@ def test_released_gives_up_every_level_and_takes_them_back() -> None:
 
 
 def test_report_verification_reads_the_chain_outside_the_lock(
-    app: Any, instance: Any, tenant: Any, tmp_path: Any
+    instance: Any, tenant: Any, tmp_path: Any
 ) -> None:
     from reports.bundle import build_bundle
     from reports.verification import verify_upload
@@ -98,7 +98,6 @@ def test_report_verification_reads_the_chain_outside_the_lock(
         report_pdf,
         to_bytes,
     )
-    from web.signing_api import signing_service
 
     held_during_reads: list[bool] = []
 
@@ -112,9 +111,6 @@ def test_report_verification_reads_the_chain_outside_the_lock(
     chain = RecordingChain()
     bundle = anchored(build_bundle(instance, tenant[0], SUBJECT), chain)
     pdf = report_pdf(to_bytes(bundle), make_pki(tmp_path))
-    with app.app_context():
-        verdict = verify_upload(
-            pdf, instance=instance, signing=signing_service(app), chain_root=chain
-        )
+    verdict = verify_upload(pdf, instance=instance, signing=instance.signing, chain_root=chain)
     assert verdict.kind == "report"
     assert held_during_reads and not any(held_during_reads), held_during_reads
