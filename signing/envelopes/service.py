@@ -65,7 +65,7 @@ from evidence_chain.tenants import TenantRef
 from messages.service import Message, Notifier, notifier_for
 from signing.envelopes.models import Envelope, EnvelopeDocument, EnvelopeField, EnvelopeParty
 from signing.models import Seal
-from signing.pades import PDF_LOCK
+from signing.pades import PDF_LOCK, serialised, unlocked_timestamper
 from signing.pki import Identity
 from signing.seals import draw_text_lines
 from webhooks import service as webhooks
@@ -337,6 +337,7 @@ def compose_appearance(
     return buf.getvalue()
 
 
+@serialised
 def stamp_void(pdf: bytes, banner: str) -> bytes:
     """An incremental update marking every page VOID: a large diagonal "VOID" watermark and
     a horizontal ``banner`` line (the reason) across the top of the page."""
@@ -384,8 +385,6 @@ def document_timestamp(pdf: bytes, service: SigningService) -> bytes:
     """Add a PAdES document time-stamp (the B-LTA archive time-stamp) in a new revision."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import signers
-
-    from signing.pades import unlocked_timestamper
 
     timestamper = unlocked_timestamper(service.timestamper())
     with PDF_LOCK:  # pyHanko's work; the time-stamp request itself steps out of the lock
@@ -1317,9 +1316,7 @@ class EnvelopeService:
         for d in docs:
             pdf = self.blobs.get(d.sha256_current)
             banner = f"VOID - voided on {self.clock().date().isoformat()}: {text}"[:160]
-            with PDF_LOCK:
-                stamped = stamp_void(pdf, banner)
-            void_pdf = document_timestamp(stamped, self.signing)
+            void_pdf = document_timestamp(stamp_void(pdf, banner), self.signing)
             copies.append((d, self.blobs.put(void_pdf)))
         with self.engine.begin() as conn:
             row = self._lock_envelope(conn, int(row.id))
@@ -1722,9 +1719,8 @@ class EnvelopeService:
                         }
                     )
                 continue
-            # One PDF operation at a time per process (see signing.pades.PDF_LOCK), for the
-            # in-memory work only: the database and blob store are read and written outside
-            # it, and the signature's time-stamp requests step out of it.
+            # One PDF operation at a time per process (signing.pdf_lock), in-memory work only:
+            # blobs and database outside it; the time-stamp requests step out of it.
             with PDF_LOCK:
                 res = self._sign_document(
                     service, loaded, doc, pdf, party, on_doc, mark, signer, signed_at, last
