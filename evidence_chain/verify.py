@@ -1,10 +1,11 @@
 """The offline verifier: ``python -m evidence_chain.verify FILE [--rpc URL] [--document PDF]``.
 
 A court or a notary runs this with nothing but the file and any JSON-RPC endpoint of the
-chain: it imports the core (:mod:`evidence_chain.core.bundle`), web3 for the one ``rootAt`` call
-and pyHanko for the report's signature; nothing of the service (no Flask, no database, no
-``signing``/``reports``/``web`` module). FILE is a certificate-of-evidence PDF (its signature is
-checked, then the embedded bundle) or an evidence bundle (JSON).
+chain: it imports the core (:mod:`evidence_chain.core.bundle`), web3 to read the anchor
+(``rootAt``, the transaction's receipt and its block) and pyHanko for the report's signature;
+nothing of the service (no Flask, no database, no ``signing``/``reports``/``web`` module). FILE
+is a certificate-of-evidence PDF (its signature is checked, then the embedded bundle) or an
+evidence bundle (JSON).
 
 Exit status: 0 VERIFIED, 1 FAILED, 2 INCOMPLETE (not anchored yet, or no ``--rpc`` given),
 64 usage error or unreadable input.
@@ -30,20 +31,24 @@ from evidence_chain.core.bundle import (
     INCOMPLETE,
     MAX_BUNDLE_BYTES,
     VERIFIED,
-    ChainRootReader,
+    ChainReader,
     Check,
+    informative_json,
     parse_bundle,
     verdict_of,
     verify_bundle,
 )
-from evidence_chain.core.errors import ChainError, EvidenceError, ValidationError, VerificationError
+from evidence_chain.core.errors import ChainError, ValidationError
+from evidence_chain.core.onchain import ChainBlock, ChainLog, ChainReceipt
 
 __all__ = [
     "FileVerdict",
+    "Web3ChainReader",
     "extract_bundle",
     "main",
+    "rpc_reader",
     "verify_file",
-    "web3_chain_root",
+    "web3_reader",
 ]
 
 MAX_PDF_BYTES = 64 * 1024 * 1024
@@ -68,42 +73,102 @@ ROOT_AT_ABI: list[dict[str, Any]] = [
 # --------------------------------------------------------------------------- chain
 
 
-def web3_chain_root(rpc_url: str, *, timeout: float = 15.0) -> ChainRootReader:
-    """A chain-root reader over JSON-RPC: ``rootAt(logId, treeSize)`` of the anchor contract."""
+def endpoint_label(rpc_url: str) -> str:
+    """How to name an RPC endpoint in a check: scheme, host and port only, because providers
+    put API keys in the path, the query or the user part of the URL."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(rpc_url)
+        host = parts.hostname or "?"
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "the RPC endpoint"
+    return f"the RPC endpoint {parts.scheme}://{host}{port}"
+
+
+def rpc_reader(rpc_url: str, *, timeout: float = 15.0) -> Web3ChainReader:
+    """A chain reader over a JSON-RPC endpoint (no connection is made until the first read)."""
     from web3 import Web3
 
     w3 = Web3(Web3.HTTPProvider(rpc_url, request_kwargs={"timeout": timeout}))
-    return web3_reader(w3, rpc_url)
+    return Web3ChainReader(w3, endpoint_label(rpc_url))
 
 
-def web3_reader(w3: Any, label: str = "the RPC endpoint") -> ChainRootReader:
-    """A chain-root reader over an existing Web3 (an HTTP node, or an in-process chain)."""
-    from web3 import Web3
+def web3_reader(w3: Any, label: str = "the RPC endpoint") -> Web3ChainReader:
+    """A chain reader over an existing Web3 (an HTTP node, or an in-process chain)."""
+    return Web3ChainReader(w3, label)
 
-    def read(chain_id: int, contract: str, log_id: bytes, tree_size: int) -> bytes | None:
+
+class Web3ChainReader:
+    """:class:`~evidence_chain.core.onchain.ChainReader` over web3. Any failure to read the chain
+    (connection, node error, undecodable answer) is a ChainError: the check is not made."""
+
+    def __init__(self, w3: Any, label: str = "the RPC endpoint") -> None:
+        self.w3 = w3
+        self.label = label
+
+    def _fail(self, what: str, exc: Exception) -> ChainError:
+        return ChainError(f"{what} from {self.label}: {type(exc).__name__}: {exc}"[:300])
+
+    def chain_id(self) -> int:
+        """``eth_chainId``."""
         try:
-            served = int(w3.eth.chain_id)
+            return int(self.w3.eth.chain_id)
         except Exception as exc:
-            raise ChainError(f"{label} cannot be reached: {type(exc).__name__}") from None
-        if served != chain_id:
-            raise VerificationError(
-                f"{label} serves chain {served}, the anchor is on chain {chain_id}",
-                details={"expected_chain_id": chain_id, "chain_id": served},
-            )
+            raise self._fail("no chain id", exc) from None
+
+    def root_at(self, contract: str, log_id: bytes, tree_size: int) -> bytes | None:
+        """``rootAt(logId, treeSize)`` at the latest block; None if ``contract`` has no code."""
+        from web3 import Web3
+
         try:
             address = Web3.to_checksum_address(contract)
-            if not bytes(w3.eth.get_code(address)):
-                raise VerificationError(f"there is no contract at {contract} on chain {chain_id}")
-            fn = w3.eth.contract(address=address, abi=ROOT_AT_ABI).functions.rootAt
+            if not bytes(self.w3.eth.get_code(address)):
+                return None
+            fn = self.w3.eth.contract(address=address, abi=ROOT_AT_ABI).functions.rootAt
             return bytes(fn(log_id, tree_size).call())
-        except EvidenceError:
-            raise
         except Exception as exc:
-            raise ChainError(
-                f"rootAt could not be read from {label}: {type(exc).__name__}: {exc}"[:300]
-            ) from None
+            raise self._fail("rootAt could not be read", exc) from None
 
-    return read
+    def receipt(self, tx_hash: bytes) -> ChainReceipt | None:
+        """``eth_getTransactionReceipt``: success, block and logs; None if not mined."""
+        from web3 import Web3
+        from web3.exceptions import TransactionNotFound
+
+        try:
+            try:
+                rcpt = self.w3.eth.get_transaction_receipt(tx_hash)
+            except TransactionNotFound:
+                return None
+            if rcpt is None or rcpt.get("blockNumber") is None:
+                return None
+            logs = tuple(
+                ChainLog(
+                    Web3.to_checksum_address(entry["address"]),
+                    tuple(bytes(topic) for topic in entry["topics"]),
+                    bytes(entry["data"]),
+                )
+                for entry in rcpt["logs"]
+            )
+            return ChainReceipt(
+                int(rcpt["status"]) == 1, int(rcpt["blockNumber"]), bytes(rcpt["blockHash"]), logs
+            )
+        except Exception as exc:
+            raise self._fail("the receipt could not be read", exc) from None
+
+    def block(self, number: int) -> ChainBlock | None:
+        """``eth_getBlockByNumber``: hash and timestamp; None if there is no such block."""
+        from web3.exceptions import BlockNotFound
+
+        try:
+            try:
+                blk = self.w3.eth.get_block(number)
+            except BlockNotFound:
+                return None
+            return ChainBlock(int(blk["number"]), bytes(blk["hash"]), int(blk["timestamp"]))
+        except Exception as exc:
+            raise self._fail(f"block {number} could not be read", exc) from None
 
 
 # --------------------------------------------------------------------------- PDF
@@ -293,6 +358,8 @@ class FileVerdict:
     checks: tuple[Check, ...]
     verdict: str
     bundle: dict[str, Any] | None
+    informative: tuple[tuple[str, Any], ...] = ()
+    """Fields no check covers, as the file states them: ``(field, value)``."""
 
     def to_json(self, *, include_bundle: bool = True) -> dict[str, Any]:
         """The verdict as JSON (with the bundle that was verified, if any)."""
@@ -300,6 +367,7 @@ class FileVerdict:
             "kind": self.kind,
             "verdict": self.verdict,
             "checks": [c.to_json() for c in self.checks],
+            "informative": informative_json(self.informative),
         }
         if include_bundle:
             body["bundle"] = self.bundle
@@ -311,12 +379,12 @@ def verify_file(
     *,
     rpc_url: str | None = None,
     document: bytes | None = None,
-    chain_root: ChainRootReader | None = None,
+    chain: ChainReader | None = None,
     trust_roots: Sequence[bytes] = (),
 ) -> FileVerdict:
     """Verify a report PDF or a bundle; ValidationError if it is neither."""
-    if chain_root is None and rpc_url:
-        chain_root = web3_chain_root(rpc_url)
+    if chain is None and rpc_url:
+        chain = rpc_reader(rpc_url)
     doc_sha = hashlib.sha256(document).hexdigest() if document is not None else None
     if data.lstrip()[:1] not in (b"{", b"[") and b"%PDF-" in data[:1024]:
         reader = _pdf_reader(data)
@@ -334,12 +402,12 @@ def verify_file(
                 f"{BUNDLE_ATTACHMENT}, {len(raw)} bytes, SHA-256 {hashlib.sha256(raw).hexdigest()}",
             )
         )
-        result = verify_bundle(bundle, chain_root=chain_root, document_sha256=doc_sha)
+        result = verify_bundle(bundle, chain=chain, document_sha256=doc_sha)
         checks.extend(result.checks)
-        return FileVerdict("report", tuple(checks), verdict_of(checks), bundle)
+        return FileVerdict("report", tuple(checks), verdict_of(checks), bundle, result.informative)
     bundle = parse_bundle(data)
-    result = verify_bundle(bundle, chain_root=chain_root, document_sha256=doc_sha)
-    return FileVerdict("bundle", result.checks, result.verdict, bundle)
+    result = verify_bundle(bundle, chain=chain, document_sha256=doc_sha)
+    return FileVerdict("bundle", result.checks, result.verdict, bundle, result.informative)
 
 
 # --------------------------------------------------------------------------- command
@@ -387,6 +455,18 @@ def _read(path: str, what: str) -> bytes:
         raise ValidationError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
 
 
+def printable(value: Any, limit: int = 200) -> str:
+    """A value from the file, safe on a terminal: JSON, control and format characters escaped
+    (no escape sequence or bidirectional override from a file reaches the screen), shortened."""
+    import unicodedata
+
+    text = json.dumps(value, ensure_ascii=False)
+    text = "".join(
+        f"\\u{ord(ch):04x}" if unicodedata.category(ch) in ("Cc", "Cf") else ch for ch in text
+    )
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the verifier; print each check and the verdict; return the exit status."""
     args = _parser().parse_args(argv)
@@ -404,6 +484,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     width = max(len(c.name) for c in result.checks)
     for check in result.checks:
         print(f"{_MARK[check.ok]} {check.name.ljust(width)}  {check.detail}")
+    if result.informative:
+        print("\ninformative, as the file states it (no check covers these fields):")
+        field_width = max(len(name) for name, _ in result.informative)
+        for name, value in result.informative:
+            print(f"  {name.ljust(field_width)}  {printable(value)}")
     counts = {ok: sum(1 for c in result.checks if c.ok is ok) for ok in (True, False, None)}
     print(
         f"\n{result.verdict}: {result.kind}, {len(result.checks)} checks: "

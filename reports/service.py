@@ -21,15 +21,15 @@ from cryptography import x509
 from sqlalchemy import Engine, insert, select
 
 from evidence_chain import db
+from evidence_chain.anchoring.chain import AnchorChainReader
 from evidence_chain.clock import aware as _aware
 from evidence_chain.core.bundle import (
     BUNDLE_ATTACHMENT,
     BundleVerdict,
-    ChainRootReader,
+    ChainReader,
     verify_bundle,
 )
 from evidence_chain.core.canonical import canonicalize
-from evidence_chain.errors import VerificationError
 from evidence_chain.tenants import TenantRef
 from reports.bundle import build_bundle
 from reports.models import EvidenceReport
@@ -43,7 +43,7 @@ __all__ = [
     "IssuedReport",
     "StoredReport",
     "get_report",
-    "instance_chain_root",
+    "instance_chain_reader",
     "issue_report",
     "new_report_id",
     "verify_url",
@@ -111,23 +111,12 @@ class IssuedReport:
     verdict: BundleVerdict
 
 
-def instance_chain_root(instance: EvidenceSources) -> ChainRootReader | None:
-    """Read anchored roots through the instance's own chain connection (None: anchoring off)."""
+def instance_chain_reader(instance: EvidenceSources) -> ChainReader | None:
+    """The instance's own chain connection as a chain reader (None: anchoring is off)."""
     anchorer = instance.anchorer
     if anchorer is None:
         return None
-    chain = anchorer.chain
-
-    def read(chain_id: int, contract: str, log_id: bytes, tree_size: int) -> bytes | None:
-        actual = chain.chain_id()
-        if actual != chain_id:
-            raise VerificationError(
-                f"the service's chain is chain {actual}, the anchor is on chain {chain_id}"
-            )
-        root = chain.root_at(contract, log_id, tree_size)
-        return None if root == bytes(32) else root
-
-    return read
+    return AnchorChainReader(anchorer.chain)
 
 
 def issue_report(
@@ -136,7 +125,7 @@ def issue_report(
     tenant: TenantRef,
     subject: str,
     *,
-    chain_root: ChainRootReader | None = None,
+    chain: ChainReader | None = None,
     now: dt.datetime | None = None,
 ) -> IssuedReport:
     """Issue, sign and record a certificate of evidence for one of the tenant's subjects."""
@@ -146,8 +135,8 @@ def issue_report(
     moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     bundle = build_bundle(instance, tenant, subject, now=moment)
     bundle_json = canonicalize(bundle)
-    reader = chain_root if chain_root is not None else instance_chain_root(instance)
-    verdict = verify_bundle(bundle, chain_root=reader)
+    reader = chain if chain is not None else instance_chain_reader(instance)
+    verdict = verify_bundle(bundle, chain=reader)
 
     report_id = new_report_id()
     signer = signing.service_signer()

@@ -20,9 +20,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from evidence_chain.core.bundle import ChainRootReader, Check, verdict_of
+from evidence_chain.core.bundle import ChainReader, Check, informative_json, verdict_of
+from evidence_chain.core.onchain import ChainBlock, ChainReceipt
 from evidence_chain.documents import DocumentPlacement, locate
-from evidence_chain.errors import EvidenceError, NotFoundError, ValidationError, VerificationError
+from evidence_chain.errors import EvidenceError, NotFoundError, ValidationError
 from evidence_chain.events import format_time
 
 if TYPE_CHECKING:
@@ -72,6 +73,8 @@ class Verification:
     bundle: Mapping[str, Any] | None = None
     report_id: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
+    informative: tuple[tuple[str, Any], ...] = ()
+    """Fields of the bundle no check covers, as it states them (shown as informative)."""
 
     @property
     def kind_label(self) -> str:
@@ -123,6 +126,7 @@ class Verification:
             "log": [p.to_json() for p in self.placements],
             "bundle": self.bundle_summary(),
             "notes": list(self.notes),
+            "informative": informative_json(self.informative),
             "service": SERVICE_NAME,
         }
 
@@ -134,21 +138,20 @@ def _now() -> str:
 # --- the chain --------------------------------------------------------------------------------
 
 
-def _anchor_check(chain_root: ChainRootReader | None) -> Callable[[Mapping[str, Any]], bool | None]:
+def _anchor_check(chain: ChainReader | None) -> Callable[[Mapping[str, Any]], bool | None]:
     """Whether the chain holds an anchor's root; None when no chain is configured or reachable."""
 
     def check(anchor: Mapping[str, Any]) -> bool | None:
-        if chain_root is None:
+        if chain is None:
             return None
         try:
-            on_chain = chain_root(
-                int(anchor["chain_id"]),
+            if chain.chain_id() != int(anchor["chain_id"]):
+                return False
+            on_chain = chain.root_at(
                 str(anchor["contract"]),
                 bytes.fromhex(str(anchor["log_id"]).removeprefix("0x")),
                 int(anchor["tree_size"]),
             )
-        except VerificationError:
-            return False
         except EvidenceError as exc:  # the chain is down: not checked, not failed
             log.warning("verify: chain not readable: %s", exc.message)
             return None
@@ -181,7 +184,7 @@ def verify_upload(
     *,
     instance: EvidenceSources,
     signing: SigningService,
-    chain_root: ChainRootReader | None = None,
+    chain: ChainReader | None = None,
     max_bytes: int | None = None,
 ) -> Verification:
     """Verify an uploaded signed PDF, report PDF or JSON bundle."""
@@ -194,16 +197,16 @@ def verify_upload(
             details={"size": len(data), "limit": limit},
         )
     if classify(data) == "json":
-        return _verify_bundle_bytes(data, chain_root=chain_root)
-    return _verify_pdf(data, instance=instance, signing=signing, chain_root=chain_root)
+        return _verify_bundle_bytes(data, chain=chain)
+    return _verify_pdf(data, instance=instance, signing=signing, chain=chain)
 
 
 def _verify_bundle_bytes(
-    data: bytes, *, chain_root: ChainRootReader | None, kind: str = "bundle", **extra: Any
+    data: bytes, *, chain: ChainReader | None, kind: str = "bundle", **extra: Any
 ) -> Verification:
     from evidence_chain.verify import verify_file
 
-    verdict = verify_file(data, chain_root=chain_root)
+    verdict = verify_file(data, chain=chain)
     return Verification(
         kind=kind,
         sha256=hashlib.sha256(data).hexdigest(),
@@ -212,14 +215,18 @@ def _verify_bundle_bytes(
         verdict=verdict.verdict,
         verified_at=_now(),
         bundle=verdict.bundle,
-        notes=_chain_note(chain_root),
+        notes=_chain_note(chain),
+        informative=verdict.informative,
         **extra,
     )
 
 
-def _chain_note(chain_root: ChainRootReader | None) -> tuple[str, ...]:
-    if chain_root is None:
-        return ("this service reads no chain: the on-chain root was not checked",)
+def _chain_note(chain: ChainReader | None) -> tuple[str, ...]:
+    if chain is None:
+        return (
+            "this service reads no chain: the anchor on chain (root, transaction, block) was "
+            "not checked",
+        )
     return ()
 
 
@@ -252,18 +259,38 @@ def _embedded_bundle(data: bytes) -> bytes | None:
         return None
 
 
-def _outside_pdf_lock(chain_root: ChainRootReader | None) -> ChainRootReader | None:
-    """``chain_root`` with its RPC calls made outside the PDF lock: they are network I/O, and
+class _OutsidePdfLock:
+    """A chain reader whose RPC calls are made outside the PDF lock: they are network I/O, and
     the lock must only ever cover in-memory PDF work."""
-    if chain_root is None:
-        return None
-    from signing.pades import PDF_LOCK
 
-    def read(chain_id: int, contract: str, log_id: bytes, tree_size: int) -> bytes | None:
+    def __init__(self, inner: ChainReader) -> None:
+        self.inner = inner
+        self.label = inner.label
+
+    def _call(self, method: str, *args: Any) -> Any:
+        from signing.pades import PDF_LOCK
+
         with PDF_LOCK.released():
-            return chain_root(chain_id, contract, log_id, tree_size)
+            return getattr(self.inner, method)(*args)
 
-    return read
+    def chain_id(self) -> int:
+        """The chain id the endpoint serves."""
+        return int(self._call("chain_id"))
+
+    def root_at(self, contract: str, log_id: bytes, tree_size: int) -> bytes | None:
+        """``rootAt`` of the contract (None: no code there)."""
+        root: bytes | None = self._call("root_at", contract, log_id, tree_size)
+        return root
+
+    def receipt(self, tx_hash: bytes) -> ChainReceipt | None:
+        """The transaction's receipt, None if there is none."""
+        found: ChainReceipt | None = self._call("receipt", tx_hash)
+        return found
+
+    def block(self, number: int) -> ChainBlock | None:
+        """The canonical block at ``number``, None if there is none."""
+        found: ChainBlock | None = self._call("block", number)
+        return found
 
 
 def _verify_pdf(
@@ -271,7 +298,7 @@ def _verify_pdf(
     *,
     instance: EvidenceSources,
     signing: SigningService,
-    chain_root: ChainRootReader | None,
+    chain: ChainReader | None,
 ) -> Verification:
     from signing.service import report_to_json
 
@@ -295,9 +322,9 @@ def _verify_pdf(
         from signing.pades import PDF_LOCK
 
         roots = [c.public_bytes(_pem()) for c in (signing.ca.root_cert,)]
-        reader = _outside_pdf_lock(chain_root)
+        reader = _OutsidePdfLock(chain) if chain is not None else None
         with PDF_LOCK:  # the offline verifier reads the PDF with pyHanko
-            verdict = verify_file(data, chain_root=reader, trust_roots=roots)
+            verdict = verify_file(data, chain=reader, trust_roots=roots)
         checks = tuple(verdict.checks)
         return Verification(
             kind="report",
@@ -309,9 +336,10 @@ def _verify_pdf(
             signatures=tuple(body["signatures"]),
             doc_timestamps=tuple(body["doc_timestamps"]),
             bundle=verdict.bundle,
-            notes=_chain_note(chain_root),
+            notes=_chain_note(chain),
+            informative=verdict.informative,
         )
-    placements = tuple(locate(instance, bytes.fromhex(sha), chain_check=_anchor_check(chain_root)))
+    placements = tuple(locate(instance, bytes.fromhex(sha), chain_check=_anchor_check(chain)))
     checks = tuple(sig_checks) + tuple(_log_checks(placements))
     return Verification(
         kind="signed_pdf",
@@ -323,7 +351,7 @@ def _verify_pdf(
         signatures=tuple(body["signatures"]),
         doc_timestamps=tuple(body["doc_timestamps"]),
         placements=placements,
-        notes=tuple(body.get("notes") or ()) + (_chain_note(chain_root) if placements else ()),
+        notes=tuple(body.get("notes") or ()) + (_chain_note(chain) if placements else ()),
     )
 
 
@@ -371,10 +399,10 @@ def _log_checks(placements: Sequence[DocumentPlacement]) -> list[Check]:
 
 
 def verify_document_hash(
-    instance: EvidenceSources, sha256: bytes, *, chain_root: ChainRootReader | None = None
+    instance: EvidenceSources, sha256: bytes, *, chain: ChainReader | None = None
 ) -> Verification:
     """Where a document with this hash sits in the log; NotFoundError when nowhere."""
-    placements = tuple(locate(instance, sha256, chain_check=_anchor_check(chain_root)))
+    placements = tuple(locate(instance, sha256, chain_check=_anchor_check(chain)))
     if not placements:
         raise NotFoundError(
             "this document is not found in the log: no entry names this SHA-256",
@@ -389,16 +417,14 @@ def verify_document_hash(
         verdict=verdict_of(checks),
         verified_at=_now(),
         placements=placements,
-        notes=_chain_note(chain_root),
+        notes=_chain_note(chain),
     )
 
 
-def verify_stored_report(stored: Any, *, chain_root: ChainRootReader | None = None) -> Verification:
+def verify_stored_report(stored: Any, *, chain: ChainReader | None = None) -> Verification:
     """Verify the bundle kept for a report id (what its QR code points at)."""
     data: bytes = stored.bundle_json
-    return _verify_bundle_bytes(
-        data, chain_root=chain_root, kind="report", report_id=str(stored.report_id)
-    )
+    return _verify_bundle_bytes(data, chain=chain, kind="report", report_id=str(stored.report_id))
 
 
 # --- the signature verification report (PDF) ----------------------------------------------------

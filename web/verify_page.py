@@ -16,7 +16,7 @@ from flask import Blueprint, Flask, Response, current_app, jsonify, render_templ
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from evidence_chain.core.bundle import ChainRootReader
+from evidence_chain.core.bundle import ChainReader
 from evidence_chain.documents import parse_sha256
 from evidence_chain.errors import (
     EvidenceError,
@@ -148,11 +148,11 @@ OPENAPI_PATHS: dict[str, Any] = {
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _chain_root() -> ChainRootReader | None:
-    """A reader of anchored roots on the instance's chain, when anchoring is on."""
-    from reports.service import instance_chain_root
+def _chain() -> ChainReader | None:
+    """A reader of the instance's chain (roots, receipts, blocks), when anchoring is on."""
+    from reports.service import instance_chain_reader
 
-    return instance_chain_root(services())
+    return instance_chain_reader(services())
 
 
 def _limit() -> int:
@@ -195,7 +195,7 @@ def _verify_upload(data: bytes) -> Verification:
         data,
         instance=services(),
         signing=services().signing,
-        chain_root=_chain_root(),
+        chain=_chain(),
         max_bytes=_limit(),
     )
 
@@ -267,12 +267,10 @@ def verify_form() -> Response:
                 raise NotFoundError(
                     "no certificate of evidence has this report id", details={"report": report_id}
                 )
-            result = verify_stored_report(stored, chain_root=_chain_root())
+            result = verify_stored_report(stored, chain=_chain())
         else:
             assert document is not None
-            result = verify_document_hash(
-                services(), parse_sha256(document), chain_root=_chain_root()
-            )
+            result = verify_document_hash(services(), parse_sha256(document), chain=_chain())
     except EvidenceError as exc:
         return _no_store(*_page(error=exc, status=status_of(exc), lookup=lookup))
     if want_pdf:

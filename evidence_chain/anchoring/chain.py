@@ -30,6 +30,7 @@ from evidence_chain.anchoring.contract import (
     decode_anchor_revert,
 )
 from evidence_chain.anchoring.contract import contract as contract_at
+from evidence_chain.core.onchain import ChainBlock, ChainLog, ChainReceipt
 from evidence_chain.errors import ChainError, ConfigurationError, EvidenceError
 
 ZERO32 = b"\x00" * 32
@@ -56,13 +57,14 @@ class Fees:
 
 @dataclass(frozen=True)
 class Receipt:
-    """A mined transaction: success flag, block and gas used."""
+    """A mined transaction: success flag, block, gas used and the logs it emitted."""
 
     tx_hash: bytes
     success: bool
     block_number: int
     block_hash: bytes
     gas_used: int
+    logs: tuple[ChainLog, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -332,6 +334,14 @@ class Web3Chain(AnchorChain):
             block_number=int(rcpt["blockNumber"]),
             block_hash=bytes(rcpt["blockHash"]),
             gas_used=int(rcpt["gasUsed"]),
+            logs=tuple(
+                ChainLog(
+                    Web3.to_checksum_address(entry["address"]),
+                    tuple(bytes(topic) for topic in entry["topics"]),
+                    bytes(entry["data"]),
+                )
+                for entry in rcpt["logs"]
+            ),
         )
 
     @_wrapped
@@ -427,3 +437,35 @@ def rpc_kind_and_host(url: str | None) -> tuple[str, str | None]:
         return "local", "127.0.0.1"
     parts = urlsplit(url)
     return "remote", parts.hostname
+
+
+class AnchorChainReader:
+    """An :class:`AnchorChain` as the verifier's :class:`~evidence_chain.core.onchain.ChainReader`:
+    the service checks the bundles it is shown against its own chain connection."""
+
+    label = "the service's chain"
+
+    def __init__(self, chain: AnchorChain) -> None:
+        self.chain = chain
+
+    def chain_id(self) -> int:
+        """The chain id the node reports."""
+        return self.chain.chain_id()
+
+    def root_at(self, contract: str, log_id: bytes, tree_size: int) -> bytes | None:
+        """``rootAt`` of ``contract``; None when there is no code at that address."""
+        if not self.chain.code_at(contract):
+            return None
+        return self.chain.root_at(contract, log_id, tree_size)
+
+    def receipt(self, tx_hash: bytes) -> ChainReceipt | None:
+        """The receipt with its logs; None while the transaction is unknown or not mined."""
+        found = self.chain.receipt(tx_hash)
+        if found is None:
+            return None
+        return ChainReceipt(found.success, found.block_number, found.block_hash, found.logs)
+
+    def block(self, number: int) -> ChainBlock | None:
+        """The canonical block at ``number``, or None."""
+        found = self.chain.block(number)
+        return None if found is None else ChainBlock(found.number, found.hash, found.timestamp)

@@ -1,15 +1,18 @@
 """Evidence bundles (format v1): what they contain and how anyone verifies one.
 
 Pure and I/O-free, like the rest of the core: bytes and dicts in, a verdict out. The chain is
-reached only through the :data:`ChainRootReader` the caller passes (the offline verifier gives
-a web3 one, tests an in-process double), as python-opentimestamps passes block headers to its
-notary checks.
+reached only through the :class:`~evidence_chain.core.onchain.ChainReader` the caller passes (the
+offline verifier gives a web3 one, tests an in-process double), as python-opentimestamps passes
+block headers to its notary checks.
 
 Nothing in a bundle is taken on trust: every leaf hash is recomputed from its record, every
 root from the proofs, every checkpoint's signature checked with the log's key, the document and
-certificate lists re-derived from the records, and the anchored root read from the chain.
-Verification never raises on bad evidence: each problem is a failed :class:`Check` naming
-what did not hold. The format is documented in ``docs/evidence-bundle.md``.
+certificate lists re-derived from the records, and the anchored root, the anchoring transaction
+and its block read from the chain. Every field is checked except the few the format documents as
+informative (:data:`INFORMATIVE_FIELDS`), which a verdict carries apart, as stated by the service;
+an object with a field format v1 does not define fails. Verification never raises on bad
+evidence: each problem is a failed :class:`Check` naming what did not hold. The format is
+documented in ``docs/evidence-bundle.md``.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 
 from evidence_chain.core import merkle
 from evidence_chain.core.canonical import canonicalize, nesting_depth, parse_json
@@ -29,9 +32,9 @@ from evidence_chain.core.errors import (
     CanonicalizationError,
     EvidenceError,
     ValidationError,
-    VerificationError,
 )
 from evidence_chain.core.note import NoteVerifier, parse_verifier_key, verify_checkpoint
+from evidence_chain.core.onchain import ChainReader, on_chain_checks
 
 __all__ = [
     "BUNDLE_ATTACHMENT",
@@ -39,11 +42,12 @@ __all__ = [
     "BUNDLE_VERSION",
     "FAILED",
     "INCOMPLETE",
+    "INFORMATIVE_FIELDS",
     "MAX_BUNDLE_BYTES",
     "MAX_EVENTS",
     "VERIFIED",
     "BundleVerdict",
-    "ChainRootReader",
+    "ChainReader",
     "Check",
     "certificates_of",
     "documents_of",
@@ -70,14 +74,52 @@ VERIFIED = "VERIFIED"
 FAILED = "FAILED"
 INCOMPLETE = "INCOMPLETE"
 
-ChainRootReader = Callable[[int, str, bytes, int], "bytes | None"]
-"""``(chain_id, contract, log_id, tree_size) -> root`` stored on chain, None if none there.
+INFORMATIVE_FIELDS = ("generated_at", "anchor.status", "anchor.confirmations")
+"""The only fields no check covers: what the service states about when it made the bundle and
+how deep the anchor was then. A verdict carries their values apart, printed as informative."""
 
-Raises :class:`VerificationError` if the endpoint serves another chain id, and another
-:class:`EvidenceError` (e.g. ChainError) if the chain cannot be read.
-"""
+# The fields of each object of format v1: a missing or unknown one fails the object's check,
+# so that nothing unchecked can ride along in a bundle (records are covered by their hashes).
+_FIELDS = {
+    "bundle": frozenset(
+        {
+            "format",
+            "version",
+            "generated_at",
+            "subject",
+            "tenant",
+            "log",
+            "checkpoint",
+            "events",
+            "anchor",
+            "anchor_checkpoint",
+            "consistency_proof",
+            "documents",
+            "certificates",
+        }
+    ),
+    "log": frozenset({"origin", "verifier_key", "log_id"}),
+    "checkpoint": frozenset({"tree_size", "root", "note"}),
+    "event": frozenset({"event_id", "leaf_index", "leaf_hash", "record", "inclusion_proof"}),
+    "anchor": frozenset(
+        {
+            "chain_id",
+            "contract",
+            "log_id",
+            "tree_size",
+            "root",
+            "tx_hash",
+            "block_number",
+            "block_hash",
+            "block_time",
+            "status",
+            "confirmations",
+        }
+    ),
+    "certificate": frozenset({"sha256", "serial", "subject", "issuer", "pem"}),
+}
 
-_HEX = re.compile(r"(?:0x)?([0-9a-fA-F]*)\Z")
+_HEX = re.compile(r"[0-9a-f]{64}\Z")
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}\Z")
 
 
@@ -106,14 +148,20 @@ def verdict_of(checks: Iterable[Check]) -> str:
 
 @dataclass(frozen=True)
 class BundleVerdict:
-    """The outcome of verifying a bundle: every check made and the verdict."""
+    """The outcome of verifying a bundle: every check made, the verdict, and the values of the
+    informative fields (``(field, value)``, as the bundle states them, unchecked)."""
 
     checks: tuple[Check, ...]
     verdict: str
+    informative: tuple[tuple[str, Any], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        """The verdict and its checks as JSON."""
-        return {"verdict": self.verdict, "checks": [c.to_json() for c in self.checks]}
+        """The verdict, its checks and the informative fields as JSON."""
+        return {
+            "verdict": self.verdict,
+            "checks": [c.to_json() for c in self.checks],
+            "informative": informative_json(self.informative),
+        }
 
     def failed(self) -> list[Check]:
         """The checks that did not hold."""
@@ -122,6 +170,23 @@ class BundleVerdict:
 
 class _Bad(Exception):
     """Internal: a field of the bundle is missing or malformed."""
+
+
+def informative_json(fields: Iterable[tuple[str, Any]]) -> list[dict[str, Any]]:
+    """Informative fields as JSON: ``[{"field", "value"}]``."""
+    return [{"field": name, "value": value} for name, value in fields]
+
+
+def informative_of(bundle: Any) -> tuple[tuple[str, Any], ...]:
+    """The values of :data:`INFORMATIVE_FIELDS` present in a bundle, in that order."""
+    out: list[tuple[str, Any]] = []
+    for name in INFORMATIVE_FIELDS:
+        node: Any = bundle
+        for part in name.split("."):
+            node = node.get(part) if isinstance(node, Mapping) else None
+        if node is not None:
+            out.append((name, node))
+    return tuple(out)
 
 
 def log_id(origin: str) -> bytes:
@@ -152,14 +217,26 @@ def _int(obj: Any, key: str, where: str, *, low: int = 0) -> int:
     return value
 
 
+def _fields(obj: Any, kind: str, where: str) -> None:
+    """``obj`` has exactly the fields format v1 defines for ``kind``."""
+    if not isinstance(obj, Mapping):
+        raise _Bad(f"{where} is not an object")
+    expected = _FIELDS[kind]
+    unknown = sorted(str(k) for k in obj if k not in expected)
+    missing = sorted(k for k in expected if k not in obj)
+    if unknown:
+        raise _Bad(f"{where} has fields format v1 does not define: {', '.join(unknown)[:200]}")
+    if missing:
+        raise _Bad(f"{where} lacks the fields {', '.join(missing)}")
+
+
 def _hash(value: Any, what: str) -> bytes:
-    """A 32-byte hash written as hex (``0x`` prefix allowed)."""
+    """A 32-byte hash written as 64 lowercase hex digits (the one spelling format v1 uses)."""
     if not isinstance(value, str):
         raise _Bad(f"{what} is not a hex string")
-    match = _HEX.match(value)
-    if match is None or len(match.group(1)) != 64:
-        raise _Bad(f"{what} is not a 32-byte hex hash")
-    return bytes.fromhex(match.group(1))
+    if _HEX.match(value) is None:
+        raise _Bad(f"{what} is not a 32-byte hash in 64 lowercase hex digits")
+    return bytes.fromhex(value)
 
 
 def _hash_field(obj: Any, key: str, where: str) -> bytes:
@@ -368,10 +445,11 @@ class _Cp:
 def verify_bundle(
     bundle: Mapping[str, Any],
     *,
-    chain_root: ChainRootReader | None = None,
+    chain: ChainReader | None = None,
     document_sha256: str | None = None,
 ) -> BundleVerdict:
-    """Verify every claim of a bundle; never raises on bad evidence (failed checks instead)."""
+    """Verify every claim of a bundle, reading the anchor on ``chain`` (None: those checks are
+    not checked); never raises on bad evidence (failed checks instead)."""
     run = _Run()
     if not run.check("bundle.format", lambda: _check_format(bundle)):
         return BundleVerdict(tuple(run.checks), FAILED)
@@ -392,11 +470,11 @@ def verify_bundle(
     if records is not None:
         run.check("bundle.documents", lambda: _check_documents(bundle, records))
         run.check("bundle.certificates", lambda: _check_certificates(bundle, records))
-    _check_anchor(run, bundle, lg, cp, chain_root)
+    _check_anchor(run, bundle, lg, cp, chain)
     if document_sha256 is not None:
         run.check("document.hash", lambda: _check_document(document_sha256, records))
     checks = tuple(run.checks)
-    return BundleVerdict(checks, verdict_of(checks))
+    return BundleVerdict(checks, verdict_of(checks), informative_of(bundle))
 
 
 def _check_format(bundle: Any) -> str:
@@ -410,11 +488,13 @@ def _check_format(bundle: Any) -> str:
         raise _Bad(f"version {version!r} is not supported (this verifier reads version 1)")
     subject = _get(bundle, "subject", str, "bundle")
     _get(bundle, "tenant", str, "bundle")
+    _fields(bundle, "bundle", "the bundle")
     return f"{BUNDLE_FORMAT} v{BUNDLE_VERSION} for subject {subject!r}"
 
 
 def _check_log(bundle: Mapping[str, Any], out: list[_Log]) -> str:
     log = _get(bundle, "log", Mapping, "bundle")
+    _fields(log, "log", "log")
     origin = _get(log, "origin", str, "log")
     vkey = _get(log, "verifier_key", str, "log")
     if len(vkey) > 1000:
@@ -437,6 +517,7 @@ def _check_log_id(bundle: Mapping[str, Any], lg: _Log | None) -> str:
 
 
 def _check_checkpoint(raw: Any, lg: _Log | None, out: list[_Cp], where: str) -> str:
+    _fields(raw, "checkpoint", where)
     tree_size = _int(raw, "tree_size", where, low=1)
     root = _hash_field(raw, "root", where)
     note = _get(raw, "note", str, where)
@@ -488,6 +569,7 @@ def _check_events(
 
         def leaf(event: Any = event, leaves: list[bytes] = leaves, i: int = i) -> str:
             record = _get(event, "record", Mapping, f"events[{i}]")
+            _fields(event, "event", f"events[{i}]")
             index = _int(event, "leaf_index", f"events[{i}]")
             stated = _hash_field(event, "leaf_hash", f"events[{i}]")
             computed = merkle.leaf_hash(canonicalize(record))
@@ -565,6 +647,7 @@ def _check_certificates(
         raise _Bad(f"{len(stated)} certificates listed, the records name {len(derived)}")
     for i, cert in enumerate(stated):
         where = f"certificates[{i}]"
+        _fields(cert, "certificate", where)
         digest = _get(cert, "sha256", str, where)
         named = derived.get(digest)
         if named is None:
@@ -584,6 +667,9 @@ def _check_certificates(
         fingerprint = loaded.fingerprint(hashes.SHA256()).hex()
         if fingerprint != digest:
             raise _Bad(f"{where}.pem has SHA-256 {fingerprint}, the record names {digest}")
+        if loaded.public_bytes(serialization.Encoding.PEM).decode("ascii") != pem:
+            # PEM readers skip text around the armour: only the one spelling is accepted.
+            raise _Bad(f"{where}.pem is not the certificate's PEM text exactly")
     if len(stated) == 1:
         return "1 certificate, named by a record and matching its SHA-256"
     return f"{len(stated)} certificates, each named by a record and matching its SHA-256"
@@ -594,7 +680,7 @@ def _check_anchor(
     bundle: Mapping[str, Any],
     lg: _Log | None,
     cp: _Cp | None,
-    chain_root: ChainRootReader | None,
+    chain: ChainReader | None,
 ) -> None:
     anchor = bundle.get("anchor")
     if anchor is None:
@@ -603,6 +689,7 @@ def _check_anchor(
     parsed: list[tuple[int, str, bytes, int, bytes]] = []
 
     def fields() -> str:
+        _fields(anchor, "anchor", "anchor")
         chain_id = _int(anchor, "chain_id", "anchor", low=1)
         contract = _get(anchor, "contract", str, "anchor")
         if not _ADDRESS.match(contract):
@@ -670,36 +757,16 @@ def _check_anchor(
 
     run.check("anchor.root", matches)
 
-    if chain_root is None:
-        run.add("anchor.root_on_chain", None, "not checked: no RPC endpoint given (--rpc URL)")
-        return
-    try:
-        on_chain = chain_root(chain_id, contract, anchor_log_id, anchor_size)
-    except VerificationError as exc:
-        run.add("anchor.root_on_chain", False, exc.message)
-        return
-    except EvidenceError as exc:
-        run.add("anchor.root_on_chain", None, f"not checked: {exc.message}")
-        return
-    if on_chain is None or on_chain == bytes(32):
-        run.add(
-            "anchor.root_on_chain",
-            False,
-            f"contract {contract} on chain {chain_id} holds no root at tree size {anchor_size}",
-        )
-    elif on_chain != anchor_root:
-        run.add(
-            "anchor.root_on_chain",
-            False,
-            f"rootAt(log, {anchor_size}) on chain {chain_id} is {on_chain.hex()}, "
-            f"the bundle's anchor root is {anchor_root.hex()}",
-        )
-    else:
-        run.add(
-            "anchor.root_on_chain",
-            True,
-            f"rootAt(log, {anchor_size}) on chain {chain_id} at {contract} = {on_chain.hex()}",
-        )
+    for name, ok, detail in on_chain_checks(
+        chain,
+        anchor,
+        chain_id=chain_id,
+        contract=contract,
+        log_id=anchor_log_id,
+        tree_size=anchor_size,
+        root=anchor_root,
+    ):
+        run.add(name, ok, detail)
 
 
 def _check_document(sha256: str, records: list[tuple[int, Mapping[str, Any]]] | None) -> str:

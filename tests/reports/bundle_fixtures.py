@@ -1,5 +1,5 @@
 """Helpers for the bundle and verifier tests: events with documents and certificates, a
-chain-root double, and report-like PDFs (a bundle embedded with pyHanko, signed by a test PKI)."""
+chain double, and report-like PDFs (a bundle embedded with pyHanko, signed by a test PKI)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from evidence_chain.core.bundle import BUNDLE_ATTACHMENT
-from evidence_chain.errors import VerificationError
+from evidence_chain.core.onchain import (
+    CHECKPOINT_ANCHORED_TOPIC,
+    ChainBlock,
+    ChainLog,
+    ChainReceipt,
+    block_time_text,
+)
+from evidence_chain.errors import ChainError
 from evidence_chain.events import parse_event
 from evidence_chain.ledger import SignedCheckpoint
 from evidence_chain.tenants import TenantRef
@@ -76,22 +83,72 @@ def checkpoint(instance: Services) -> SignedCheckpoint:
 
 @dataclass
 class ChainDouble:
-    """An in-process stand-in for the chain: roots anchored per (contract, log id, size)."""
+    """An in-process stand-in for the chain (a ChainReader): roots anchored per (contract, log
+    id, size), and the transaction and block of each anchor."""
 
-    chain_id: int = 31337
+    served: int = 31337
+    down: bool = False
     roots: dict[tuple[str, bytes, int], bytes] = field(default_factory=dict)
-    calls: list[tuple[int, str, bytes, int]] = field(default_factory=list)
+    receipts: dict[bytes, ChainReceipt] = field(default_factory=dict)
+    blocks: dict[int, ChainBlock] = field(default_factory=dict)
+    calls: list[tuple[Any, ...]] = field(default_factory=list)
+    label: str = "the test chain"
 
-    def anchor(self, contract: str, log_id: bytes, tree_size: int, root: bytes) -> None:
-        """Store a root, as EvidenceAnchor.anchor would."""
+    def anchor(
+        self,
+        contract: str,
+        log_id: bytes,
+        tree_size: int,
+        root: bytes,
+        *,
+        block_number: int = 12,
+        timestamp: int = 1_795_251_612,  # 2026-11-21T09:00:12Z
+    ) -> dict[str, Any]:
+        """Store a root, as EvidenceAnchor.anchor would in a transaction mined in
+        ``block_number``; return the anchor's transaction fields as a bundle states them."""
+        from web3 import Web3
+
         self.roots[(contract.lower(), log_id, tree_size)] = root
+        tx_hash = hashlib.sha256(b"tx" + log_id + tree_size.to_bytes(8, "big")).digest()
+        block_hash = hashlib.sha256(b"block" + block_number.to_bytes(8, "big")).digest()
+        event = ChainLog(
+            Web3.to_checksum_address(contract),
+            (CHECKPOINT_ANCHORED_TOPIC, log_id, tree_size.to_bytes(32, "big")),
+            root,
+        )
+        self.receipts[tx_hash] = ChainReceipt(True, block_number, block_hash, (event,))
+        self.blocks[block_number] = ChainBlock(block_number, block_hash, timestamp)
+        return {
+            "tx_hash": "0x" + tx_hash.hex(),
+            "block_number": block_number,
+            "block_hash": "0x" + block_hash.hex(),
+            "block_time": block_time_text(timestamp),
+        }
 
-    def __call__(self, chain_id: int, contract: str, log_id: bytes, tree_size: int) -> bytes | None:
-        """rootAt as a ChainRootReader."""
-        self.calls.append((chain_id, contract, log_id, tree_size))
-        if chain_id != self.chain_id:
-            raise VerificationError(f"the endpoint serves chain {self.chain_id}, not {chain_id}")
-        return self.roots.get((contract.lower(), log_id, tree_size))
+    def _up(self, *call: Any) -> None:
+        self.calls.append(call)
+        if self.down:
+            raise ChainError("connection refused")
+
+    def chain_id(self) -> int:
+        """The chain id served."""
+        self._up("chain_id")
+        return self.served
+
+    def root_at(self, contract: str, log_id: bytes, tree_size: int) -> bytes | None:
+        """rootAt: 32 zero bytes where nothing is anchored."""
+        self._up("root_at", contract, log_id, tree_size)
+        return self.roots.get((contract.lower(), log_id, tree_size), bytes(32))
+
+    def receipt(self, tx_hash: bytes) -> ChainReceipt | None:
+        """The receipt of an anchoring transaction, None for any other hash."""
+        self._up("receipt", tx_hash)
+        return self.receipts.get(tx_hash)
+
+    def block(self, number: int) -> ChainBlock | None:
+        """A block holding an anchoring transaction, None for any other number."""
+        self._up("block", number)
+        return self.blocks.get(number)
 
 
 CONTRACT = "0x" + "5f" * 20
@@ -102,17 +159,14 @@ def anchored(bundle: dict[str, Any], chain: ChainDouble) -> dict[str, Any]:
     out = copy.deepcopy(bundle)
     cp = out["checkpoint"]
     log_id = bytes.fromhex(out["log"]["log_id"])
-    chain.anchor(CONTRACT, log_id, cp["tree_size"], bytes.fromhex(cp["root"]))
+    where = chain.anchor(CONTRACT, log_id, cp["tree_size"], bytes.fromhex(cp["root"]))
     out["anchor"] = {
-        "chain_id": chain.chain_id,
+        "chain_id": chain.served,
         "contract": CONTRACT,
         "log_id": out["log"]["log_id"],
         "tree_size": cp["tree_size"],
         "root": cp["root"],
-        "tx_hash": "0x" + "ab" * 32,
-        "block_number": 12,
-        "block_hash": "0x" + "cd" * 32,
-        "block_time": "2026-11-21T09:00:12Z",
+        **where,
         "status": "confirmed",
         "confirmations": 2,
     }

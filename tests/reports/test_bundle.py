@@ -21,6 +21,7 @@ from evidence_chain.core.bundle import (
     verify_bundle,
 )
 from evidence_chain.core.note import Checkpoint, sign_checkpoint
+from evidence_chain.core.onchain import ANCHOR_CHAIN_CHECKS
 from evidence_chain.errors import NotFoundError, ValidationError
 from evidence_chain.events import parse_event
 from evidence_chain.logkey import LogKey
@@ -98,14 +99,15 @@ def test_unanchored_bundle_is_incomplete_and_everything_else_holds(fresh: dict[s
 def test_anchored_bundle_verifies_against_the_chain(fresh: dict[str, Any]) -> None:
     chain = ChainDouble()
     bundle = anchored(fresh, chain)
-    verdict = verify_bundle(bundle, chain_root=chain)
+    verdict = verify_bundle(bundle, chain=chain)
     assert verdict.verdict == "VERIFIED", verdict.failed()
-    assert chain.calls == [(31337, CONTRACT, bytes.fromhex(fresh["log"]["log_id"]), 24)]
+    assert ("root_at", CONTRACT, bytes.fromhex(fresh["log"]["log_id"]), 24) in chain.calls
     assert fresh["checkpoint"]["root"] in check(verdict, "anchor.root_on_chain").detail
+    assert "2026-11-21T09:00:12Z" in check(verdict, "anchor.block_timestamp").detail
     # Without an RPC endpoint the chain is not read: incomplete, not verified.
     offline = verify_bundle(bundle)
     assert offline.verdict == "INCOMPLETE"
-    assert names(offline, None) == ["anchor.root_on_chain"]
+    assert names(offline, None) == list(ANCHOR_CHAIN_CHECKS)
 
 
 def test_document_hash_is_found_with_its_role_and_step(fresh: dict[str, Any]) -> None:
@@ -296,9 +298,9 @@ def test_tampered_bundle_fails_naming_the_check(
 ) -> None:
     chain = ChainDouble()
     bundle = anchored(fresh, chain)
-    assert verify_bundle(bundle, chain_root=chain).verdict == "VERIFIED"
+    assert verify_bundle(bundle, chain=chain).verdict == "VERIFIED"
     tamper(bundle)
-    verdict = verify_bundle(parse_bundle(to_bytes(bundle)), chain_root=chain)
+    verdict = verify_bundle(parse_bundle(to_bytes(bundle)), chain=chain)
     assert verdict.verdict == "FAILED"
     assert failed in names(verdict, False), (what, verdict.failed())
 
@@ -326,28 +328,27 @@ def test_on_chain_root_mismatch_missing_root_and_wrong_chain(fresh: dict[str, An
     bundle = anchored(fresh, chain)
     lid = bytes.fromhex(fresh["log"]["log_id"])
     chain.anchor(CONTRACT, lid, 24, hashlib.sha256(b"another root").digest())
-    verdict = verify_bundle(bundle, chain_root=chain)
+    verdict = verify_bundle(bundle, chain=chain)
     root = check(verdict, "anchor.root_on_chain")
     assert root.ok is False and hashlib.sha256(b"another root").hexdigest() in root.detail
     chain.roots.clear()
     assert (
-        "holds no root"
-        in check(verify_bundle(bundle, chain_root=chain), "anchor.root_on_chain").detail
+        "holds no root" in check(verify_bundle(bundle, chain=chain), "anchor.root_on_chain").detail
     )
-    other_chain = ChainDouble(chain_id=1)
-    wrong = check(verify_bundle(bundle, chain_root=other_chain), "anchor.root_on_chain")
+    other_chain = ChainDouble(served=1)
+    wrong = check(verify_bundle(bundle, chain=other_chain), "anchor.root_on_chain")
     assert wrong.ok is False and "chain 1" in wrong.detail
 
 
 def test_unreachable_chain_is_incomplete_not_verified(fresh: dict[str, Any]) -> None:
-    from evidence_chain.errors import ChainError
-
-    def down(chain_id: int, contract: str, lid: bytes, size: int) -> bytes | None:
-        raise ChainError("connection refused")
-
-    verdict = verify_bundle(anchored(fresh, ChainDouble()), chain_root=down)
+    down = ChainDouble()
+    bundle = anchored(fresh, down)
+    down.down = True
+    verdict = verify_bundle(bundle, chain=down)
     assert verdict.verdict == "INCOMPLETE"
-    assert "connection refused" in check(verdict, "anchor.root_on_chain").detail
+    for name in ANCHOR_CHAIN_CHECKS:
+        assert check(verdict, name).ok is None
+        assert "connection refused" in check(verdict, name).detail
 
 
 # --------------------------------------------------------------------------- malformed input
@@ -404,7 +405,7 @@ def _anchor(b: dict[str, Any], **changes: Any) -> dict[str, Any]:
 def test_malformed_bundle_fails_without_raising(
     fresh: dict[str, Any], what: str, mutate: Mutation
 ) -> None:
-    verdict = verify_bundle(mutate(fresh), chain_root=ChainDouble())
+    verdict = verify_bundle(mutate(fresh), chain=ChainDouble())
     assert verdict.verdict == "FAILED", what
     assert verdict.failed()
     assert all(c.detail for c in verdict.failed())
@@ -449,19 +450,19 @@ def test_anchored_by_the_service_on_chain_with_consistency_proof(rig: Rig) -> No
     direct = build_bundle(inst, tenant, SUBJECT)
     assert direct["checkpoint"]["tree_size"] == 18 and direct["anchor_checkpoint"] is None
     assert direct["anchor"]["tx_hash"] == "0x" + (anchor.tx_hash or b"").hex()
-    verdict = verify_bundle(direct, chain_root=reader)
+    verdict = verify_bundle(direct, chain=reader)
     assert verdict.verdict == "VERIFIED", verdict.failed()
 
     bridged = build_bundle(inst, tenant, SUBJECT, tree_size=first.tree_size)
     assert bridged["checkpoint"]["tree_size"] == 10
     assert bridged["anchor_checkpoint"]["tree_size"] == 18 and bridged["consistency_proof"]
-    verdict = verify_bundle(bridged, chain_root=reader)
+    verdict = verify_bundle(bridged, chain=reader)
     assert verdict.verdict == "VERIFIED", verdict.failed()
     assert check(verdict, "consistency").ok is True
 
     broken = copy.deepcopy(bridged)
     broken["consistency_proof"][0] = _flip_hex(broken["consistency_proof"][0])
-    verdict = verify_bundle(broken, chain_root=reader)
+    verdict = verify_bundle(broken, chain=reader)
     assert verdict.verdict == "FAILED" and "consistency" in names(verdict, False)
 
 
@@ -479,12 +480,14 @@ def test_second_deployment_with_another_root_at_the_same_size_fails(rig: Rig) ->
     )
     transact(rig.w3, rig.signer.key, fn)
     reader = web3_reader(rig.w3)
-    assert verify_bundle(bundle, chain_root=reader).verdict == "VERIFIED"
+    assert verify_bundle(bundle, chain=reader).verdict == "VERIFIED"
     bundle["anchor"]["contract"] = other
-    verdict = verify_bundle(bundle, chain_root=reader)
-    assert verdict.verdict == "FAILED" and names(verdict, False) == ["anchor.root_on_chain"]
+    verdict = verify_bundle(bundle, chain=reader)
+    assert verdict.verdict == "FAILED"
+    assert names(verdict, False) == ["anchor.root_on_chain", "anchor.transaction"]
     assert forged.hex() in check(verdict, "anchor.root_on_chain").detail
+    assert "no CheckpointAnchored event from" in check(verdict, "anchor.transaction").detail
     # A contract address with no code at all.
     bundle["anchor"]["contract"] = "0x" + "00" * 19 + "01"
-    verdict = verify_bundle(bundle, chain_root=reader)
+    verdict = verify_bundle(bundle, chain=reader)
     assert "no contract" in check(verdict, "anchor.root_on_chain").detail

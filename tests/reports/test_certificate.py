@@ -14,8 +14,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from evidence_chain.core.bundle import verify_bundle
+from evidence_chain.core.onchain import ANCHOR_CHAIN_CHECKS
 from evidence_chain.events import parse_event
-from evidence_chain.verify import verify_file, web3_reader
+from evidence_chain.verify import Web3ChainReader, verify_file, web3_reader
 from reports.service import IssuedReport, get_report, issue_report, verify_url
 from signing.pades import Placement
 from signing.pki import Identity
@@ -299,15 +300,18 @@ def test_an_anchored_report_is_verified_against_the_chain(rig: Rig, tmp_path: Pa
     assert str(anchor["block_number"]) in text
 
     # A court's own reading of the chain agrees; a chain holding another root does not.
-    offline = verify_file(issued.pdf, chain_root=web3_reader(rig.w3))
-    assert {c.name: c.ok for c in offline.checks}["anchor.root_on_chain"] is True
+    offline = verify_file(issued.pdf, chain=web3_reader(rig.w3))
+    results = {c.name: c.ok for c in offline.checks}
+    for name in ANCHOR_CHAIN_CHECKS:
+        assert results[name] is True, name
     assert offline.verdict in ("VERIFIED", "INCOMPLETE")  # INCOMPLETE only for trust roots
     assert not [c for c in offline.checks if c.ok is False]
 
-    def other_root(chain_id: int, contract: str, log_id: bytes, size: int) -> bytes:
-        return b"\x11" * 32
+    class OtherRoot(Web3ChainReader):
+        def root_at(self, contract: str, log_id: bytes, tree_size: int) -> bytes:
+            return b"\x11" * 32
 
-    wrong = issue(rig.app, rig.instance, tenant, chain_root=other_root)
+    wrong = issue(rig.app, rig.instance, tenant, chain=OtherRoot(rig.w3))
     assert wrong.verdict.verdict == "FAILED"
     first = pdf_pages(wrong.pdf, tmp_path)[0]
     assert "FAILED" in first and "anchor.root_on_chain" in first
