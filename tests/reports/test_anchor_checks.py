@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import io
 import json
 import re
 from collections.abc import Iterator
@@ -266,6 +267,13 @@ def test_on_the_service_chain_the_anchor_verifies_and_a_changed_time_fails(rig: 
     ).get_json()
     assert body["verdict"] == "VERIFIED", body["checks"]
     assert {i["field"] for i in body["informative"]} == set(INFORMATIVE_FIELDS)
+    page = rig.client.post(
+        "/verify",
+        data={"file": (io.BytesIO(json.dumps(bundle).encode()), "bundle.json")},
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
+    assert "VERIFIED" in page and "Informative, as the file states it" in page
+    assert "<code>anchor.confirmations</code>" in page and "anchor.block_timestamp" in page
 
 
 # --------------------------------------------------------------------------- the documentation
@@ -281,8 +289,12 @@ def test_the_format_documents_every_field_and_marks_exactly_the_informative_ones
     informative: set[str] = set()
     for row in rows:
         cells = row.split(" | ")
-        names = set(re.findall(r"`([a-z_\[\].]+)`", cells[0]))
-        documented |= names
+        found = re.findall(r"`([a-z0-9_\[\].]+)`", cells[0])
+        if not found:
+            continue
+        parent = found[0].rsplit(".", 1)[0]  # `certificates[].serial`, `.subject`: same parent
+        names = {(parent + n if n.startswith(".") else n).removesuffix("[]") for n in found}
+        documented |= names | {n.split(".")[0].removesuffix("[]") for n in names}
         if "**informative**" in row:
             informative |= names
     prefixes = {
@@ -297,7 +309,8 @@ def test_the_format_documents_every_field_and_marks_exactly_the_informative_ones
         for name in fields:
             assert prefixes[kind] + name in documented, prefixes[kind] + name
     assert informative == set(INFORMATIVE_FIELDS)
-    assert "block_timestamp`" not in table  # the field is block_time; the check is named so
+    # The field is block_time (as the service writes it); the check is anchor.block_timestamp.
+    assert "anchor.block_time" in documented and "anchor.block_timestamp" not in documented
 
 
 # --------------------------------------------------------------------------- every value, on anvil
@@ -423,3 +436,24 @@ def test_no_value_of_a_real_bundle_changes_without_the_verdict_failing(
                     survivors.append(f"{_name(path) or 'bundle'} {variant}: {verdict}")
         assert not survivors, survivors
         assert changes > 500
+
+
+def test_the_command_prints_informative_fields_apart_and_escaped(
+    fresh: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from evidence_chain.verify import main
+
+    bundle = anchored(fresh, ChainDouble())
+    bundle["anchor"]["status"] = "\x1b[2J\u202econfirmed"  # a screen clear, a bidi override
+    path = tmp_path / "bundle.json"
+    path.write_bytes(to_bytes(bundle))
+    assert main([str(path)]) == 2
+    out = capsys.readouterr().out
+    section = out[out.index("informative, as the file states it") :]
+    assert f'generated_at          "{bundle["generated_at"]}"' in section
+    assert 'anchor.status         "\\u001b[2J\\u202econfirmed"' in section
+    assert "anchor.confirmations  2" in section
+    assert "\x1b" not in out and "\u202e" not in out
+    assert main([str(path), "--json"]) == 2
+    body = json.loads(capsys.readouterr().out)
+    assert body["informative"][1] == {"field": "anchor.status", "value": bundle["anchor"]["status"]}
