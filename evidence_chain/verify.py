@@ -21,7 +21,7 @@ import json
 import sys
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -180,7 +180,11 @@ def _pdf_reader(pdf: bytes) -> Any:
     if len(pdf) > MAX_PDF_BYTES:
         raise ValidationError(f"the PDF is over {MAX_PDF_BYTES} bytes")
     try:
-        return PdfFileReader(io.BytesIO(pdf), strict=False)
+        # Strict: a certificate of evidence is written by one library, and every flaw its
+        # reader would silently repair is a change to the file.
+        reader = PdfFileReader(io.BytesIO(pdf), strict=True)
+        reader.root  # noqa: B018 (read the catalog now: a broken one is a broken file)
+        return reader
     except Exception as exc:
         raise ValidationError(
             f"the PDF cannot be read: {type(exc).__name__}: {exc}"[:300]
@@ -228,9 +232,9 @@ def _stream_bytes(stream: Any) -> bytes:
     return data
 
 
-def extract_bundle(pdf: bytes) -> bytes:
+def extract_bundle(pdf: bytes, reader: Any = None) -> bytes:
     """The embedded ``evidence-bundle.json`` of a report PDF; ValidationError if there is none."""
-    reader = _pdf_reader(pdf)
+    reader = reader if reader is not None else _pdf_reader(pdf)
     try:
         names = reader.root.get("/Names")
         tree = names.get_object().get("/EmbeddedFiles") if names is not None else None
@@ -270,8 +274,18 @@ def _cn(cert: Any) -> str:
     return str(cert.subject.human_friendly)
 
 
-def _check_report_signature(reader: Any, trust_roots: Sequence[bytes]) -> Check:
-    """The report's one signature: intact, valid, covering all but DSS/time-stamps, chained."""
+@dataclass
+class _ReportRun:
+    """What checking the report's signature leaves for the checks of what follows it."""
+
+    emb: Any = None
+    context: Any = None
+    roots: list[Any] = field(default_factory=list)
+
+
+def _check_report_signature(reader: Any, trust_roots: Sequence[bytes], run: _ReportRun) -> Check:
+    """The report's one signature: intact, valid, covering all but DSS/time-stamps, chained,
+    its signature time-stamp valid too."""
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.dss import DocumentSecurityStore
     from pyhanko_certvalidator import ValidationContext
@@ -310,6 +324,7 @@ def _check_report_signature(reader: Any, trust_roots: Sequence[bytes]) -> Check:
         status = validate_pdf_signature(emb, signer_validation_context=ctx)
     except Exception as exc:
         return Check(name, False, f"the signature cannot be validated: {type(exc).__name__}")
+    run.emb, run.context, run.roots = emb, ctx, list(roots)
     signer = _cn(status.signing_cert)
     if not status.intact:
         return Check(name, False, f"signed by {signer}: the signed bytes were changed")
@@ -329,13 +344,21 @@ def _check_report_signature(reader: Any, trust_roots: Sequence[bytes]) -> Check:
     if not status.trusted:
         where = "a trust root you gave (--trust)" if given else "a root certificate in the file"
         return Check(name, False, f"signed by {signer}: no valid chain to {where}")
+    stamp = status.timestamp_validity
+    if stamp is not None and not (stamp.intact and stamp.valid and stamp.trusted):
+        return Check(
+            name,
+            False,
+            f"signed by {signer}, but its time-stamp does not verify (intact {stamp.intact}, "
+            f"valid {stamp.valid}, trusted {stamp.trusted})",
+        )
     path_root = None
     with contextlib.suppress(Exception):  # the root is only described
         path_root = status.validation_path.trust_anchor.authority.certificate  # type: ignore[union-attr]
     root_text = (
         f"{_cn(path_root)} (SHA-256 {path_root.sha256.hex()})" if path_root is not None else "?"
     )
-    when = status.timestamp_validity.timestamp.isoformat() if status.timestamp_validity else None
+    when = stamp.timestamp.isoformat() if stamp is not None else None
     detail = f"intact and valid, signed by {signer}" + (f", time-stamped {when}" if when else "")
     if given:
         detail += f"; chains to your trust root {root_text}"
@@ -345,6 +368,51 @@ def _check_report_signature(reader: Any, trust_roots: Sequence[bytes]) -> Check:
             "one the service publishes, or pass --trust ROOT.pem"
         )
     return Check(name, True, detail)
+
+
+def _check_after_signature(
+    pdf: bytes, reader: Any, run: _ReportRun
+) -> tuple[Check, tuple[tuple[str, Any], ...]]:
+    """What follows the report's signature: a DSS update or a document time-stamp, checked to
+    the byte (:mod:`evidence_chain.report_pdf`); anything else fails saying what it is."""
+    from pyhanko.sign.validation import validate_pdf_timestamp
+
+    from evidence_chain.report_pdf import ReportFileError, check_after_signature, trust_certs
+
+    name = "report.after_signature"
+    if run.emb is None:
+        return Check(name, False, "not checked: the report's signature could not be read"), ()
+    try:
+        found = check_after_signature(
+            pdf,
+            reader,
+            run.emb,
+            trust_certs(run.roots),
+            lambda ts: validate_pdf_timestamp(ts, validation_context=run.context),
+        )
+    except ReportFileError as exc:
+        return Check(name, False, exc.message), ()
+    except Exception as exc:  # a parser's failure on a damaged file is the file's fault
+        return Check(name, False, f"the file cannot be read: {type(exc).__name__}"), ()
+    return Check(name, True, found.detail), found.informative
+
+
+def _signed_pdf(data: bytes) -> bool:
+    """Whether the file has the marks of a signed PDF (its header may be the damaged part)."""
+    return b"/ByteRange" in data and b"/Contents" in data
+
+
+def _damaged(data: bytes, exc: ValidationError) -> FileVerdict | None:
+    """A signed PDF whose structure cannot be read is a damaged report (FAILED), not a usage
+    error; None for anything else."""
+    if not _signed_pdf(data):
+        return None
+    why = f"the file's structure is damaged: {exc.message}"
+    checks = (
+        Check("report.signature", False, why),
+        Check("report.attachment", False, "not read: the file's structure is damaged"),
+    )
+    return FileVerdict("report", checks, FAILED, None)
 
 
 # --------------------------------------------------------------------------- files
@@ -386,15 +454,24 @@ def verify_file(
     if chain is None and rpc_url:
         chain = rpc_reader(rpc_url)
     doc_sha = hashlib.sha256(document).hexdigest() if document is not None else None
-    if data.lstrip()[:1] not in (b"{", b"[") and b"%PDF-" in data[:1024]:
-        reader = _pdf_reader(data)
-        checks = [_check_report_signature(reader, trust_roots)]
+    if data.lstrip()[:1] not in (b"{", b"[") and (b"%PDF-" in data[:1024] or _signed_pdf(data)):
         try:
-            raw = extract_bundle(data)
+            reader = _pdf_reader(data)
+        except ValidationError as exc:
+            damaged = _damaged(data, exc)
+            if damaged is None:
+                raise
+            return damaged
+        run = _ReportRun()
+        checks = [_check_report_signature(reader, trust_roots, run)]
+        after, pdf_informative = _check_after_signature(data, reader, run)
+        checks.append(after)
+        try:
+            raw = extract_bundle(data, reader)
             bundle = parse_bundle(raw)
         except ValidationError as exc:
             checks.append(Check("report.attachment", False, exc.message))
-            return FileVerdict("report", tuple(checks), FAILED, None)
+            return FileVerdict("report", tuple(checks), FAILED, None, pdf_informative)
         checks.append(
             Check(
                 "report.attachment",
@@ -404,7 +481,13 @@ def verify_file(
         )
         result = verify_bundle(bundle, chain=chain, document_sha256=doc_sha)
         checks.extend(result.checks)
-        return FileVerdict("report", tuple(checks), verdict_of(checks), bundle, result.informative)
+        return FileVerdict(
+            "report",
+            tuple(checks),
+            verdict_of(checks),
+            bundle,
+            pdf_informative + result.informative,
+        )
     bundle = parse_bundle(data)
     result = verify_bundle(bundle, chain=chain, document_sha256=doc_sha)
     return FileVerdict("bundle", result.checks, result.verdict, bundle, result.informative)
