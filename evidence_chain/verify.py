@@ -374,10 +374,10 @@ def _check_after_signature(
     pdf: bytes, reader: Any, run: _ReportRun
 ) -> tuple[Check, tuple[tuple[str, Any], ...]]:
     """What follows the report's signature: a DSS update or a document time-stamp, checked to
-    the byte (:mod:`evidence_chain.report_pdf`); anything else fails saying what it is."""
+    the byte (:mod:`evidence_chain.verify_report`); anything else fails saying what it is."""
     from pyhanko.sign.validation import validate_pdf_timestamp
 
-    from evidence_chain.report_pdf import ReportFileError, check_after_signature, trust_certs
+    from evidence_chain.verify_report import ReportFileError, check_after_signature, trust_certs
 
     name = "report.after_signature"
     if run.emb is None:

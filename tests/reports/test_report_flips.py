@@ -26,11 +26,11 @@ def report(app: Any, instance: Any, tenant: Any) -> tuple[bytes, bytes]:
     from cryptography.hazmat.primitives import serialization
 
     from reports.service import issue_report
-    from web.signing_api import signing_service
+    from web.context import services
 
     push(instance, tenant[0], 4)
     checkpoint(instance)
-    service = signing_service(app)
+    service = services(app).signing
     pdf = issue_report(instance, service, tenant[0], SUBJECT).pdf
     root = service.ca.trust_roots()[-1].public_bytes(serialization.Encoding.PEM)
     return pdf, root
@@ -111,7 +111,8 @@ def test_what_follows_the_signature_is_named(report: tuple[bytes, bytes]) -> Non
     assert "a DSS update (4 certificates, 2 CRLs" in after.detail
     assert "not covered by any signature, read byte by byte" in after.detail
     names = [name for name, _ in result.informative]
-    assert names[:2] == ["report revision 3 /ModDate", "report revision 3 /ID[1]"]
+    # The report, its bundle, the browser verifier, the signature: the DSS update is revision 4.
+    assert names[:2] == ["report revision 4 /ModDate", "report revision 4 /ID[1]"]
 
 
 def _append_update(pdf: bytes, change: Any) -> bytes:
@@ -165,10 +166,10 @@ def test_a_document_time_stamp_after_the_signature_is_accepted(
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
 
-    from web.signing_api import signing_service
+    from web.context import services
 
     pdf, root = report
-    stamper = PdfTimeStamper(signing_service(app).timestamper())
+    stamper = PdfTimeStamper(services(app).signing.timestamper())
     out = stamper.timestamp_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), "sha256")
     stamped = out.getvalue()
     result = verify_file(stamped, trust_roots=[root])
