@@ -121,6 +121,23 @@ OPENAPI_PATHS: dict[str, Any] = {
                                     "log": {"type": "array", "items": {"type": "object"}},
                                     "bundle": {"type": ["object", "null"]},
                                     "notes": {"type": "array", "items": {"type": "string"}},
+                                    "informative": {
+                                        "description": (
+                                            "Fields no check covers, as the file states them "
+                                            "(when a bundle was made, the anchor's "
+                                            "confirmations then, a DSS update's date and file "
+                                            "identifier)"
+                                        ),
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["field", "value"],
+                                            "properties": {
+                                                "field": {"type": "string"},
+                                                "value": {},
+                                            },
+                                        },
+                                    },
                                 },
                             }
                         },
