@@ -102,15 +102,20 @@ def test_report_verification_reads_the_chain_outside_the_lock(
     held_during_reads: list[bool] = []
 
     class RecordingChain(ChainDouble):
-        def __call__(self, chain_id: int, contract: str, log_id: bytes, size: int) -> bytes | None:
+        def _up(self, *call: Any) -> None:  # every read of the chain passes here
             held_during_reads.append(PDF_LOCK.held())
-            return super().__call__(chain_id, contract, log_id, size)
+            super()._up(*call)
 
     push(instance, tenant[0], 3)
     checkpoint(instance)
     chain = RecordingChain()
     bundle = anchored(build_bundle(instance, tenant[0], SUBJECT), chain)
     pdf = report_pdf(to_bytes(bundle), make_pki(tmp_path))
-    verdict = verify_upload(pdf, instance=instance, signing=instance.signing, chain_root=chain)
+    verdict = verify_upload(pdf, instance=instance, signing=instance.signing, chain=chain)
     assert verdict.kind == "report"
-    assert held_during_reads and not any(held_during_reads), held_during_reads
+    assert {c.name for c in verdict.checks if c.ok} >= {
+        "anchor.root_on_chain",
+        "anchor.transaction",
+    }
+    # eth_chainId, rootAt, the receipt and the block, each read once, none under the lock.
+    assert len(held_during_reads) == 4 and not any(held_during_reads), held_during_reads
