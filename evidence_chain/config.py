@@ -91,6 +91,7 @@ class Settings:
     smtp_password: str | None = field(default=None, repr=False)
     smtp_from: str = "Sealtrail <no-reply@sealtrail.invalid>"
     smtp_starttls: bool = False
+    smtp_timeout: float = 15.0
     webhook_allow_private: bool = False
     session_key: str | None = field(default=None, repr=False)
     master_key: str | None = field(default=None, repr=False)
@@ -196,5 +197,6 @@ def load_settings(env: Mapping[str, Any] | None = None) -> Settings:
         master_key=str(source.get("EVIDENCE_MASTER_KEY") or "") or None,
         smtp_from=str(source.get("EVIDENCE_SMTP_FROM") or "Sealtrail <no-reply@sealtrail.invalid>"),
         smtp_starttls=_env_bool(source, "EVIDENCE_SMTP_STARTTLS", False),
+        smtp_timeout=_env_float(source, "EVIDENCE_SMTP_TIMEOUT", 15.0),
         webhook_allow_private=_env_bool(source, "EVIDENCE_WEBHOOK_ALLOW_PRIVATE", False),
     )

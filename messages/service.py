@@ -1,42 +1,47 @@
-"""Notifications to signers: one small interface, SMTP and an operator-read outbox behind it.
+"""Notifications to people: every message is written to the outbox in the caller's transaction.
 
-* :class:`SmtpNotifier` sends email through the configured SMTP server (``EVIDENCE_SMTP_*``).
-* :class:`OutboxNotifier` keeps the message in the ``outbox_message`` table, for the operator
-  to read with ``flask --app app outbox`` (the default when no SMTP server is configured).
-* SMS: Sealtrail has no SMS gateway; a message on the ``sms`` channel always goes to the outbox.
+A notifier is handed the caller's database connection, so a message commits (or rolls back)
+with the state change that caused it, and nothing talks to a mail server while a transaction
+is open:
 
-A notifier is handed the caller's database connection, so an outbox message commits with the
-state change that caused it. Message bodies may carry one-time codes: they are never logged.
+* :class:`SmtpNotifier` (when ``EVIDENCE_SMTP_HOST`` is set) queues email as ``pending``;
+  :class:`messages.delivery.MailDelivery` sends it after the transaction ends, with retries.
+* :class:`OutboxNotifier` keeps the message (``kept``) for the operator to read with
+  ``flask --app app outbox`` (the default when no SMTP server is configured).
+* SMS: Sealtrail has no SMS gateway; a message on the ``sms`` channel is always kept.
+
+Message bodies may carry one-time codes and live links: they are never logged, and a body is
+erased from the outbox once the mail server has accepted the message.
 """
 
 from __future__ import annotations
 
 import logging
-import smtplib
-import ssl
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import Any
 
-from sqlalchemy import Column, Connection, Engine, Text, insert, select
+from sqlalchemy import Column, Connection, Engine, Index, Text, func, insert, select
 from sqlmodel import Field, SQLModel
 
 from evidence_chain import db
 from evidence_chain.config import Settings
-from evidence_chain.errors import EvidenceError
 
 log = logging.getLogger(__name__)
 
 CHANNELS = ("email", "sms")
 
+KEPT = "kept"
+"""Kept for the operator to read (no mail server configured, or an SMS)."""
+PENDING = "pending"
+"""Waiting for its first delivery attempt."""
+SENT = "succeeded"
+"""Accepted by the mail server; the body has been erased."""
 
-class NotificationError(EvidenceError):
-    """The message could not be handed to the mail server; the caller may retry."""
-
-    code = "notification_failed"
+AFTER_COMMIT_FLAG = "sealtrail.mail_queued"
+"""Set in a connection's ``info`` when a message to send was queued on it; the prompt sender
+is woken when that connection goes back to the pool, i.e. after its transaction ended."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,9 @@ class OutboxItem:
     to: str
     subject: str
     body: str
+    status: str = KEPT
+    attempts: int = 0
+    last_error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The message as ``outbox --json`` prints it."""
@@ -69,13 +77,20 @@ class OutboxItem:
             "to": self.to,
             "subject": self.subject,
             "body": self.body,
+            "status": self.status,
+            "attempts": self.attempts,
+            "last_error": self.last_error,
         }
 
 
 class OutboxMessage(SQLModel, table=True):
-    """A notification kept for the operator (created by migration ``0006_envelopes``)."""
+    """A message to a person: kept for the operator, or queued for the mail server.
+
+    Created by migration ``0006_envelopes``; the delivery columns by ``0010_mail_queue``.
+    """
 
     __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_due", "status", "next_attempt_at"),)
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime
@@ -83,6 +98,18 @@ class OutboxMessage(SQLModel, table=True):
     recipient: str = Field(max_length=254, index=True)
     subject: str = Field(max_length=300)
     body: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default=KEPT, max_length=16)
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    lease_owner: str | None = Field(default=None, max_length=40)
+    lease_until: datetime | None = None
+    sent_at: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+
+
+def outbox_table() -> Any:
+    """The ``outbox_message`` table."""
+    return OutboxMessage.__table__  # type: ignore[attr-defined]
 
 
 def _outbox_table() -> Any:
@@ -90,95 +117,57 @@ def _outbox_table() -> Any:
 
 
 class Notifier(ABC):
-    """Sends messages to signers."""
+    """Writes messages to people into the outbox, in the caller's transaction."""
 
     @abstractmethod
     def send(self, conn: Connection, message: Message) -> str:
-        """Deliver or keep ``message``; return how ("smtp" or "outbox")."""
+        """Keep or queue ``message``; return how ("outbox" or "smtp")."""
+
+
+def _insert(conn: Connection, message: Message, status: str) -> None:
+    if message.channel not in CHANNELS:
+        raise ValueError(f"unknown channel {message.channel!r}")
+    now = datetime.now(UTC)
+    conn.execute(
+        insert(_outbox_table()).values(
+            created_at=now,
+            channel=message.channel,
+            recipient=message.to.strip().lower() if message.channel == "email" else message.to,
+            subject=message.subject[:300],
+            body=message.body,
+            status=status,
+            attempts=0,
+            next_attempt_at=now if status == PENDING else None,
+        )
+    )
 
 
 class OutboxNotifier(Notifier):
-    """Keeps every message in the ``outbox_message`` table, in the caller's transaction."""
+    """Keeps every message in the outbox for the operator (no mail server configured)."""
 
     def send(self, conn: Connection, message: Message) -> str:
-        """Insert the message into the outbox."""
-        if message.channel not in CHANNELS:
-            raise ValueError(f"unknown channel {message.channel!r}")
-        conn.execute(
-            insert(_outbox_table()).values(
-                created_at=datetime.now(UTC),
-                channel=message.channel,
-                recipient=message.to,
-                subject=message.subject[:300],
-                body=message.body,
-            )
-        )
+        """Insert the message into the outbox, kept."""
+        _insert(conn, message, KEPT)
         log.info("notification kept in the outbox (%s)", message.channel)
         return "outbox"
 
 
 class SmtpNotifier(Notifier):
-    """Sends email through an SMTP server; SMS still goes to the outbox."""
-
-    def __init__(
-        self,
-        host: str,
-        port: int = 25,
-        *,
-        user: str | None = None,
-        password: str | None = None,
-        sender: str = "Sealtrail <no-reply@sealtrail.invalid>",
-        starttls: bool = False,
-        timeout: float = 15.0,
-    ) -> None:
-        self.host = host
-        self.port = port
-        self.user = user
-        self.password = password
-        self.sender = sender
-        self.starttls = starttls
-        self.timeout = timeout
-        self._outbox = OutboxNotifier()
+    """Queues email for the mail server; an SMS is kept (there is no SMS gateway)."""
 
     def send(self, conn: Connection, message: Message) -> str:
-        """Send an email now; an SMS is kept in the outbox."""
+        """Queue an email (sent once the transaction has ended), keep an SMS."""
         if message.channel != "email":
-            return self._outbox.send(conn, message)
-        mail = EmailMessage()
-        mail["From"] = self.sender
-        mail["To"] = message.to
-        mail["Subject"] = message.subject
-        mail["Message-ID"] = make_msgid(domain="sealtrail")
-        mail.set_content(message.body)
-        try:
-            with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
-                if self.starttls:
-                    smtp.starttls(context=ssl.create_default_context())
-                if self.user:
-                    smtp.login(self.user, self.password or "")
-                smtp.send_message(mail)
-        except (OSError, smtplib.SMTPException) as exc:
-            # The exception text names the server, never the message body.
-            raise NotificationError(
-                f"the mail server {self.host}:{self.port} did not accept the message: "
-                f"{type(exc).__name__}"
-            ) from None
-        log.info("notification sent by SMTP via %s:%s", self.host, self.port)
+            _insert(conn, message, KEPT)
+            return "outbox"
+        _insert(conn, message, PENDING)
+        conn.info[AFTER_COMMIT_FLAG] = True
         return "smtp"
 
 
 def notifier_for(settings: Settings) -> Notifier:
     """SMTP when ``EVIDENCE_SMTP_HOST`` is set, else the outbox."""
-    if settings.smtp_host:
-        return SmtpNotifier(
-            settings.smtp_host,
-            settings.smtp_port,
-            user=settings.smtp_user,
-            password=settings.smtp_password,
-            sender=settings.smtp_from,
-            starttls=settings.smtp_starttls,
-        )
-    return OutboxNotifier()
+    return SmtpNotifier() if settings.smtp_host else OutboxNotifier()
 
 
 def read_outbox(engine: Engine, *, to: str | None = None, limit: int = 100) -> list[OutboxItem]:
@@ -186,7 +175,7 @@ def read_outbox(engine: Engine, *, to: str | None = None, limit: int = 100) -> l
     table = _outbox_table()
     query = select(table)
     if to:
-        query = query.where(table.c.recipient == to)
+        query = query.where(func.lower(table.c.recipient) == to.strip().lower())
     with db.reading(engine) as conn:
         rows = conn.execute(query.order_by(table.c.id.desc()).limit(limit)).all()
     return [
@@ -197,6 +186,9 @@ def read_outbox(engine: Engine, *, to: str | None = None, limit: int = 100) -> l
             to=r.recipient,
             subject=r.subject,
             body=r.body,
+            status=r.status,
+            attempts=int(r.attempts),
+            last_error=r.last_error,
         )
         for r in reversed(rows)
     ]

@@ -17,6 +17,9 @@ log = logging.getLogger(__name__)
 
 WEBHOOK_INTERVAL = 2.0
 """Seconds between webhook delivery runs (each sends bounded batches for up to about 10 s)."""
+MAIL_INTERVAL = 5.0
+"""Seconds between mail delivery runs (new mail also leaves at once, from the process that
+queued it; this job sends the retries and whatever a crashed process left)."""
 ENVELOPE_EXPIRY_INTERVAL = 60.0
 """Seconds between envelope expiry runs (expiry is also checked lazily on access)."""
 
@@ -42,6 +45,8 @@ def scheduled_jobs(services: Services) -> list[Job]:
             Job("anchor-watch", logged(services.anchorer.watch_job), settings.watch_interval)
         )
     jobs.append(Job("webhooks", logged(services.webhooks.drain), WEBHOOK_INTERVAL))
+    if services.mail is not None:
+        jobs.append(Job("mail", logged(services.mail.drain), MAIL_INTERVAL))
     jobs.append(
         Job("envelope-expiry", logged(services.envelopes.expire_due), ENVELOPE_EXPIRY_INTERVAL)
     )

@@ -24,6 +24,7 @@ from evidence_chain.errors import ConfigurationError
 from evidence_chain.keystore import MasterKey, load_master_key
 from evidence_chain.ledger import Ledger
 from evidence_chain.logkey import LogKey, load_private_key
+from messages.delivery import MailDelivery
 from messages.service import Notifier, notifier_for
 from runtime.setup import check_initialised
 from signing.envelopes.service import EnvelopeService
@@ -51,6 +52,8 @@ class Services:
     master_key: MasterKey
     signing: SigningService
     notifier: Notifier
+    mail: MailDelivery | None
+    """Sends queued email; None when no SMTP server is configured (messages are kept)."""
     envelopes: EnvelopeService
     webhooks: WebhookService
     pages: PageRenderer
@@ -95,6 +98,7 @@ def build_services(
         master_key=master_key,
         signing=signing,
         notifier=notifier,
+        mail=MailDelivery.for_settings(settings, engine),
         envelopes=EnvelopeService(
             settings, engine, ledger, lambda: signing, blobs=blobs, notifier=notifier
         ),

@@ -16,7 +16,6 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from evidence_chain import errors as E
-from messages.service import NotificationError
 from reports.verification import UnsupportedFileError
 
 log = logging.getLogger(__name__)
@@ -37,7 +36,6 @@ STATUSES: dict[type[E.EvidenceError], int] = {
     E.IntegrityError: 500,
     E.ConfigurationError: 500,
     E.ChainError: 503,
-    NotificationError: 503,
 }
 """The HTTP status of each error class; a subclass answers with its nearest listed ancestor's."""
 

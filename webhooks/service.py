@@ -47,13 +47,13 @@ from urllib.parse import urlsplit
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from requests.adapters import HTTPAdapter
-from sqlalchemy import Connection, Engine, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
 from urllib3.util.connection import create_connection
 
-from evidence_chain import db
+from evidence_chain import db, retry_queue
 from evidence_chain.clock import aware as _aware
 from evidence_chain.clock import iso as _iso
 from evidence_chain.clock import utcnow
@@ -103,11 +103,12 @@ DEAD = "dead"  # gave up: attempts exhausted, or the endpoint was deleted
 STATUSES = (PENDING, FAILED, SUCCEEDED, DEAD)
 DUE = (PENDING, FAILED)
 
-BACKOFF = (10.0, 30.0, 120.0, 600.0, 3600.0, 21600.0, 21600.0)
-"""Seconds to wait after failed attempt n (1-based) before attempt n + 1."""
-MAX_ATTEMPTS = len(BACKOFF) + 1
-JITTER = 0.1
-"""Each wait is spread uniformly by +-10% so that retries of one outage do not arrive at once."""
+RETRY = retry_queue.Backoff((10.0, 30.0, 120.0, 600.0, 3600.0, 21600.0, 21600.0), jitter=0.1)
+"""The shared retry mechanism (:mod:`evidence_chain.retry_queue`): seconds to wait after failed
+attempt n (1-based), each spread by +-10% so that retries of one outage do not arrive at once."""
+BACKOFF = RETRY.schedule
+MAX_ATTEMPTS = RETRY.max_attempts
+JITTER = RETRY.jitter
 TIMEOUT = 5.0
 BATCH = 100
 PER_ENDPOINT = 25
@@ -680,13 +681,6 @@ class RunResult:
     dead: int
 
 
-def backoff_seconds(attempts: int, rng: random.Random | None = None) -> float:
-    """The wait after ``attempts`` failed attempts (1-based), with +-JITTER spread."""
-    base = BACKOFF[min(attempts, len(BACKOFF)) - 1]
-    spread = (rng or random).uniform(-JITTER, JITTER)
-    return base * (1.0 + spread)
-
-
 def delivery_body(
     delivery_id: str, event: str, created_at: datetime, tenant: str, payload: str
 ) -> bytes:
@@ -976,9 +970,7 @@ class WebhookService:
                 select(DELIVERY.c.id, DELIVERY.c.endpoint_id)
                 .join(ENDPOINT, ENDPOINT.c.id == DELIVERY.c.endpoint_id)
                 .where(
-                    DELIVERY.c.status.in_(DUE),
-                    DELIVERY.c.next_attempt_at <= now,
-                    or_(DELIVERY.c.lease_until.is_(None), DELIVERY.c.lease_until < now),
+                    *retry_queue.is_due(DELIVERY, DUE, now),
                     ENDPOINT.c.active.is_(True),
                     ENDPOINT.c.deleted_at.is_(None),
                 )
@@ -1021,12 +1013,7 @@ class WebhookService:
         with self.engine.begin() as conn:
             conn.execute(
                 update(DELIVERY)
-                .where(
-                    DELIVERY.c.id.in_(ids),
-                    DELIVERY.c.status.in_(DUE),
-                    DELIVERY.c.next_attempt_at <= now,
-                    or_(DELIVERY.c.lease_until.is_(None), DELIVERY.c.lease_until < now),
-                )
+                .where(DELIVERY.c.id.in_(ids), *retry_queue.is_due(DELIVERY, DUE, now))
                 .values(lease_owner=owner, lease_until=until)
             )
             rows = conn.execute(
@@ -1114,25 +1101,11 @@ class WebhookService:
 
     def _record(self, conn: Connection, owner: str, item: _Claimed, outcome: _Outcome) -> str:
         attempts = item.attempts + 1
-        values: dict[str, Any] = {
-            "attempts": attempts,
-            "last_status_code": outcome.status_code,
-            "last_error": outcome.error,
-            "lease_owner": None,
-            "lease_until": None,
-        }
+        values = RETRY.next_state(attempts, outcome.attempted_at, ok=outcome.ok, rng=self.rng)
+        values.update(last_status_code=outcome.status_code, last_error=outcome.error)
+        status = str(values["status"])
         if outcome.ok:
-            status = SUCCEEDED
-            values.update(status=status, next_attempt_at=None, delivered_at=outcome.attempted_at)
-        elif attempts >= MAX_ATTEMPTS:
-            status = DEAD
-            values.update(status=status, next_attempt_at=None)
-        else:
-            status = FAILED
-            wait = backoff_seconds(attempts, self.rng)
-            values.update(
-                status=status, next_attempt_at=outcome.attempted_at + timedelta(seconds=wait)
-            )
+            values["delivered_at"] = outcome.attempted_at
         result = conn.execute(
             update(DELIVERY)
             .where(DELIVERY.c.id == item.id, DELIVERY.c.lease_owner == owner)

@@ -1568,9 +1568,9 @@ class EnvelopeService:
                 ctx,
                 {"channel": channel, "to": to, "expires_at": _iso(now + CODE_TTL)},
             )
-            # Sent last, inside the transaction: if the mail server refuses, nothing is
-            # recorded and the party may ask again at once; if the commit failed after a
-            # successful send, the code simply does not verify and the party asks again.
+            # Queued in the transaction that records it, sent once it has committed (with
+            # retries): a rolled-back request sends nothing, and a slow mail server holds up
+            # only this message, never the database.
             minutes = int(CODE_TTL.total_seconds() // 60)
             self.notifier.send(
                 conn,
