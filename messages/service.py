@@ -86,7 +86,7 @@ class OutboxItem:
 class OutboxMessage(SQLModel, table=True):
     """A message to a person: kept for the operator, or queued for the mail server.
 
-    Created by migration ``0006_envelopes``; the delivery columns by ``0010_mail_queue``.
+    Created by migration ``0006_envelopes``; the delivery columns by ``0008_mail_queue``.
     """
 
     __tablename__ = "outbox_message"

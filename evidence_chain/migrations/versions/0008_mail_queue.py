@@ -3,7 +3,7 @@
 Messages written before this revision were either sent at once or kept for the operator; they
 stay ``kept``.
 
-Revision ID: 0010_mail_queue
+Revision ID: 0008_mail_queue
 Revises: 0007_webhooks
 Create Date: 2026-11-23
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_mail_queue"
+revision = "0008_mail_queue"
 down_revision = "0007_webhooks"
 branch_labels = None
 depends_on = None
