@@ -2,8 +2,8 @@
 
 The filesystem default keeps ``<root>/<aa>/<bb>/<sha256>`` under ``EVIDENCE_HOME/blobs``;
 several web workers (or machines sharing the folder) can write the same blob at once, since
-a blob is written to a temporary file and renamed into place. :class:`MemoryBlobStore` is
-the test double. Nothing is ever deleted: evidence documents are kept.
+a blob is written to a temporary file and renamed into place. Nothing is ever deleted:
+evidence documents are kept.
 """
 
 from __future__ import annotations
@@ -90,30 +90,6 @@ class FileBlobStore(BlobStore):
     def exists(self, sha256: str) -> bool:
         """True when the blob file exists."""
         return self._path(sha256).exists()
-
-
-class MemoryBlobStore(BlobStore):
-    """Blobs in a dict: the test double."""
-
-    def __init__(self) -> None:
-        self.blobs: dict[str, bytes] = {}
-
-    def put(self, data: bytes) -> str:
-        """Keep ``data``; return its SHA-256."""
-        digest = hashlib.sha256(data).hexdigest()
-        self.blobs.setdefault(digest, bytes(data))
-        return digest
-
-    def get(self, sha256: str) -> bytes:
-        """The kept bytes; NotFoundError if absent."""
-        try:
-            return self.blobs[_check(sha256)]
-        except KeyError:
-            raise NotFoundError(f"no blob {sha256}", details={"sha256": sha256}) from None
-
-    def exists(self, sha256: str) -> bool:
-        """True when kept."""
-        return sha256 in self.blobs
 
 
 def blob_store_for(home: Path) -> BlobStore:
