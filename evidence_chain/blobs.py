@@ -1,5 +1,9 @@
 """Blob store: document bytes named by their SHA-256 (content-addressed, write-once).
 
+Two stores: files under ``EVIDENCE_HOME/blobs`` (the embedded default), or an S3-compatible
+object store shared by every machine (``EVIDENCE_BLOB_URL=s3://bucket/prefix``,
+:mod:`evidence_chain.blobs_s3`). Both check every read against the blob's name.
+
 The filesystem default keeps ``<root>/<aa>/<bb>/<sha256>`` under ``EVIDENCE_HOME/blobs``;
 several web workers (or machines sharing the folder) can write the same blob at once, since
 a blob is written to a temporary file and renamed into place. Nothing is ever deleted:
@@ -21,7 +25,7 @@ from evidence_chain.private_files import make_private_dir
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
-def _check(sha256: str) -> str:
+def check_name(sha256: str) -> str:
     if not _SHA256.match(sha256):
         raise NotFoundError("a blob is named by its lowercase hex SHA-256")
     return sha256
@@ -50,7 +54,7 @@ class FileBlobStore(BlobStore):
         self.root = Path(root)
 
     def _path(self, sha256: str) -> Path:
-        _check(sha256)
+        check_name(sha256)
         return self.root / sha256[:2] / sha256[2:4] / sha256
 
     def put(self, data: bytes) -> str:
@@ -92,6 +96,11 @@ class FileBlobStore(BlobStore):
         return self._path(sha256).exists()
 
 
-def blob_store_for(home: Path) -> BlobStore:
-    """The instance's blob store: files under ``home/blobs``."""
+def blob_store_for(home: Path, url: str | None = None) -> BlobStore:
+    """The instance's blob store: the object store at ``url`` (``EVIDENCE_BLOB_URL``,
+    ``s3://bucket/prefix``), else files under ``home/blobs``."""
+    if url:
+        from evidence_chain.blobs_s3 import S3BlobStore  # boto3 only when it is used
+
+        return S3BlobStore.from_url(url)
     return FileBlobStore(Path(home) / "blobs")

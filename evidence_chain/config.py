@@ -85,6 +85,7 @@ class Settings:
     max_fee_gwei: float = 200.0
     tx_timeout: float = 180.0
     chain_port: int = 8545
+    blob_url: str | None = None
     smtp_host: str | None = None
     smtp_port: int = 25
     smtp_user: str | None = None
@@ -189,6 +190,7 @@ def load_settings(env: Mapping[str, Any] | None = None) -> Settings:
         max_fee_gwei=_env_float(source, "EVIDENCE_MAX_FEE_GWEI", 200.0),
         tx_timeout=_env_float(source, "EVIDENCE_TX_TIMEOUT", 180.0),
         chain_port=_env_int(source, "EVIDENCE_CHAIN_PORT", 8545),
+        blob_url=str(source.get("EVIDENCE_BLOB_URL") or "") or None,
         smtp_host=str(source.get("EVIDENCE_SMTP_HOST") or "") or None,
         smtp_port=_env_int(source, "EVIDENCE_SMTP_PORT", 25),
         smtp_user=str(source.get("EVIDENCE_SMTP_USER") or "") or None,

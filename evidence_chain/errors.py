@@ -30,6 +30,7 @@ __all__ = [
     "NotFoundError",
     "PayloadTooLargeError",
     "RateLimitedError",
+    "StorageUnavailableError",
     "ValidationError",
     "VerificationError",
 ]
@@ -81,6 +82,12 @@ class IntegrityError(EvidenceError):
     """Stored evidence is inconsistent with itself: a tampered row, a non-consistent checkpoint."""
 
     code = "integrity_violation"
+
+
+class StorageUnavailableError(EvidenceError):
+    """The document store (an object store) could not be reached or refused the request."""
+
+    code = "storage_unavailable"
 
 
 class ConfigurationError(EvidenceError):

@@ -86,7 +86,7 @@ def build_services(
     )
     master_key = load_master_key(settings)  # only opened: `init` makes it
     signing = SigningService.from_env(settings, engine, ledger)
-    blobs = blobs or blob_store_for(settings.home)
+    blobs = blobs or blob_store_for(settings.home, settings.blob_url)
     notifier = notifier or notifier_for(settings)
     return Services(
         settings=settings,

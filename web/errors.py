@@ -36,6 +36,7 @@ STATUSES: dict[type[E.EvidenceError], int] = {
     E.IntegrityError: 500,
     E.ConfigurationError: 500,
     E.ChainError: 503,
+    E.StorageUnavailableError: 503,
 }
 """The HTTP status of each error class; a subclass answers with its nearest listed ancestor's."""
 
