@@ -5,6 +5,7 @@ Targets (from the product's performance goals; checked here, never in unit tests
 - Merkle integration: >= 5x the leaves per second of the ``pymerkle`` package;
 - inclusion and consistency proofs from the database at 1,000,000 leaves: p99 < 5 ms;
 - inclusion proofs over HTTP while 1,000-event batches are ingested: p99 < 50 ms;
+- a 1,000-event subject's evidence bundle: under 150 ms (its proofs built in one pass);
 - anchoring: under 80,000 gas per anchor; every event on chain, confirmed, within a minute.
 - the browser verifier: the command's verdict on 100- and 1,000-event bundles, timed beside it.
 - time-stamping right after a cold start (fresh instances, 4 workers, 8 parallel clients):
@@ -27,6 +28,7 @@ from bench import (
     proofs_under_ingest,
     reports,
     signing_bench,
+    subject_bundle,
     verifier_web,
 )
 
@@ -39,6 +41,7 @@ BENCHES: dict[str, Callable[[], list[str]]] = {
     "signing": signing_bench.run,
     "envelopes": envelopes.run,
     "reports": reports.run,
+    "subject-bundle": subject_bundle.run,
     "verifier_web": verifier_web.run,
     "cold-start": cold_start.run,
 }

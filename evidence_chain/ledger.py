@@ -20,7 +20,6 @@ from sqlalchemy import (
     Connection,
     Engine,
     bindparam,
-    func,
     insert,
     select,
     update,
@@ -28,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError as DbIntegrityError
 
 from evidence_chain import db
+from evidence_chain.audit import AuditReport, audit_log
 from evidence_chain.clock import aware as _aware
 from evidence_chain.clock import utcnow
 from evidence_chain.core import merkle
@@ -90,6 +90,13 @@ class StoredEvent:
     leaf_index: int
     leaf_hash: bytes
     record: dict[str, Any]
+    stored: bytes | None = field(default=None, compare=False, repr=False)
+    """The record's bytes as stored (its canonical form when it was logged), when read."""
+
+    def hashes_to_its_leaf(self) -> bool:
+        """Whether the record as stored (else re-canonicalized) hashes to the leaf."""
+        data = self.stored if self.stored is not None else canonicalize(self.record)
+        return merkle.leaf_hash(data) == self.leaf_hash
 
 
 @dataclass(frozen=True)
@@ -126,23 +133,7 @@ class ConsistencyProof:
     proof: list[bytes]
 
 
-@dataclass
-class AuditReport:
-    """The outcome of recomputing the whole log from its stored records."""
-
-    tree_size: int = 0
-    leaves_checked: int = 0
-    nodes_checked: int = 0
-    checkpoints_checked: int = 0
-    problems: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """True when every leaf, node and checkpoint matched."""
-        return not self.problems
-
-
-def _row_checkpoint(row: Any) -> SignedCheckpoint:
+def row_checkpoint(row: Any) -> SignedCheckpoint:
     return SignedCheckpoint(
         tree_size=row.tree_size,
         root=bytes(row.root),
@@ -459,7 +450,13 @@ class Ledger:
                 .limit(limit)
             ).all()
         return [
-            StoredEvent(r.event_id, int(r.leaf_index), bytes(r.leaf_hash), json.loads(r.record))
+            StoredEvent(
+                r.event_id,
+                int(r.leaf_index),
+                bytes(r.leaf_hash),
+                json.loads(r.record),
+                stored=r.record.encode("utf-8"),
+            )
             for r in rows
         ]
 
@@ -471,7 +468,7 @@ class Ledger:
             row = conn.execute(
                 select(CHECKPOINT).order_by(CHECKPOINT.c.tree_size.desc()).limit(1)
             ).first()
-        return _row_checkpoint(row) if row is not None else None
+        return row_checkpoint(row) if row is not None else None
 
     def checkpoint(self, tree_size: int) -> SignedCheckpoint:
         """The checkpoint signed at exactly ``tree_size``; NotFoundError if there is none."""
@@ -483,7 +480,7 @@ class Ledger:
             raise NotFoundError(
                 f"no checkpoint at tree size {tree_size}", details={"tree_size": tree_size}
             )
-        return _row_checkpoint(row)
+        return row_checkpoint(row)
 
     def checkpoints(self, *, before: int | None = None, limit: int = 100) -> list[SignedCheckpoint]:
         """Checkpoints newest first, paged by tree size."""
@@ -491,7 +488,7 @@ class Ledger:
         if before is not None:
             query = query.where(CHECKPOINT.c.tree_size < before)
         with db.reading(self.engine) as conn:
-            return [_row_checkpoint(r) for r in conn.execute(query)]
+            return [row_checkpoint(r) for r in conn.execute(query)]
 
     def sign_checkpoint(self) -> SignedCheckpoint | None:
         """Sign a checkpoint of the current tree if it grew; None if there is nothing new.
@@ -504,7 +501,7 @@ class Ledger:
             last_row = conn.execute(
                 select(CHECKPOINT).order_by(CHECKPOINT.c.tree_size.desc()).limit(1)
             ).first()
-            last = _row_checkpoint(last_row) if last_row is not None else None
+            last = row_checkpoint(last_row) if last_row is not None else None
             if size == 0 or (last is not None and last.tree_size >= size):
                 return None
             root = self._range_hashes(conn, [(0, size)])[0]
@@ -600,6 +597,46 @@ class Ledger:
             ) from exc
         return InclusionProof(event.leaf_index, cp.tree_size, leaf, proof, cp)
 
+    def subject_proofs(self, events: Sequence[StoredEvent], tree_size: int) -> list[InclusionProof]:
+        """Prove many events under one signed checkpoint in one pass (a subject's bundle).
+
+        The checkpoint's signature is checked once, the nodes of every proof are read in one
+        batch from one snapshot, and each proof is checked against the signed root, and each
+        leaf against its record, before anything is returned.
+        """
+        cp = self._resolve_checkpoint(tree_size)
+        late = [e.leaf_index for e in events if e.leaf_index >= cp.tree_size]
+        if late:
+            raise NotFoundError(
+                f"leaf {late[0]} is not yet covered by checkpoint {cp.tree_size}",
+                details={"leaf_index": late[0], "tree_size": cp.tree_size},
+            )
+        self._verify_signed(cp)
+        per_event = [merkle.inclusion_proof_ranges(e.leaf_index, cp.tree_size) for e in events]
+        # The paths of one subject's leaves share most of their upper nodes: each distinct
+        # range is read and folded once.
+        distinct = list(dict.fromkeys(r for ranges in per_event for r in ranges))
+        with db.reading(self.engine) as conn:
+            folded = dict(zip(distinct, self._range_hashes(conn, distinct), strict=True))
+        proofs = [
+            InclusionProof(e.leaf_index, cp.tree_size, e.leaf_hash, [folded[r] for r in ranges], cp)
+            for e, ranges in zip(events, per_event, strict=True)
+        ]
+        try:
+            for event in events:
+                if not event.hashes_to_its_leaf():
+                    raise VerificationError(f"event {event.event_id}: record and leaf differ")
+            merkle.verify_inclusions(
+                [(p.leaf_index, p.leaf_hash, p.proof) for p in proofs], cp.tree_size, cp.root
+            )
+        except VerificationError as exc:
+            raise IntegrityError(
+                f"the stored log does not prove the events under checkpoint {cp.tree_size}: "
+                f"{exc.message}",
+                details={"tree_size": cp.tree_size, **exc.details},
+            ) from exc
+        return proofs
+
     def consistency_proof(self, first: int, second: int) -> ConsistencyProof:
         """Prove the checkpoint at ``second`` extends the one at ``first`` (both signed)."""
         if first <= 0 or second <= 0 or first > second:
@@ -624,132 +661,9 @@ class Ledger:
     # -- audit ----------------------------------------------------------------------------
 
     def audit(self, *, batch: int = 10_000) -> AuditReport:
-        """Recompute every leaf from its record, rebuild the tree, check every checkpoint.
-
-        Reports the first altered leaf (and every other problem found, up to a bound).
-        """
-        report = AuditReport()
-        with db.reading(self.engine) as conn:
-            size = int(conn.execute(select(STATE.c.tree_size).where(STATE.c.id == 1)).scalar_one())
-            report.tree_size = size
-            levels: list[bytearray] = [bytearray()]
-            compact = merkle.CompactRange(0, [])
-            chain: dict[tuple[int, str], tuple[int, bytes]] = {}
-            expected_index = 0
-            for rows in _paged(conn, ENTRY, ENTRY.c.leaf_index, batch):
-                for row in rows:
-                    self._audit_entry(row, expected_index, chain, report)
-                    expected_index = int(row.leaf_index) + 1
-                    leaf = merkle.leaf_hash(row.record.encode("utf-8"))
-                    for (level, _idx), digest in compact.append(leaf):
-                        while len(levels) <= level:
-                            levels.append(bytearray())
-                        levels[level] += digest
-                    report.leaves_checked += 1
-            if expected_index != size:
-                report.problems.append(
-                    f"the log state says {size} leaves but {expected_index} are stored"
-                )
-            self._audit_nodes(conn, levels, report, batch)
-            for cp_rows in _paged(conn, CHECKPOINT, CHECKPOINT.c.tree_size, 1000):
-                for row in cp_rows:
-                    self._audit_checkpoint(_row_checkpoint(row), levels, report)
-        return report
-
-    def _audit_entry(
-        self,
-        row: Any,
-        expected_index: int,
-        chain: dict[tuple[int, str], tuple[int, bytes]],
-        report: AuditReport,
-    ) -> None:
-        index = int(row.leaf_index)
-        if index != expected_index:
-            report.problems.append(f"leaf {expected_index}: missing (next stored is {index})")
-        try:
-            record = json.loads(row.record)
-            canonical = canonicalize(record)
-        except Exception as exc:  # any unreadable record is a finding, not a crash
-            report.problems.append(f"leaf {index}: record is not canonical JSON ({exc})")
-            return
-        computed = merkle.leaf_hash(row.record.encode("utf-8"))
-        if canonical != row.record.encode("utf-8"):
-            report.problems.append(f"leaf {index}: record is not in canonical form")
-        if computed != bytes(row.leaf_hash):
-            report.problems.append(
-                f"leaf {index}: stored leaf hash {bytes(row.leaf_hash).hex()} differs from the "
-                f"hash of its record {computed.hex()} (event {row.event_id})"
-            )
-        if (
-            record.get("event_id") != row.event_id
-            or record.get("subject") != row.subject
-            or record.get("subject_seq") != row.subject_seq
-        ):
-            report.problems.append(f"leaf {index}: record does not match its indexed columns")
-        key = (int(row.tenant_id), str(row.subject))
-        seq, prev = chain.get(key, (0, b""))
-        expected_prev = prev.hex() if seq else None
-        if record.get("subject_seq") != seq or record.get("prev_leaf_hash") != expected_prev:
-            report.problems.append(
-                f"leaf {index}: breaks the chain of subject {row.subject!r} "
-                f"(expected position {seq})"
-            )
-        chain[key] = (seq + 1, computed)
-
-    @staticmethod
-    def _audit_nodes(
-        conn: Connection, levels: list[bytearray], report: AuditReport, batch: int
-    ) -> None:
-        counts = [len(level) // 32 for level in levels]
-        stored = {
-            int(r.level): int(r.n)
-            for r in conn.execute(
-                select(NODE.c.level, func.count().label("n")).group_by(NODE.c.level)
-            )
-        }
-        for level in sorted(set(stored) | set(range(len(counts)))):
-            want = counts[level] if level < len(counts) else 0
-            if stored.get(level, 0) != want:
-                report.problems.append(
-                    f"tree level {level}: {stored.get(level, 0)} nodes stored, {want} expected"
-                )
-        pages = (
-            rows
-            for level in sorted(stored)
-            for rows in _paged(conn, NODE, NODE.c.idx, batch, where=NODE.c.level == level)
-        )
-        for rows in pages:
-            for row in rows:
-                level, idx = int(row.level), int(row.idx)
-                report.nodes_checked += 1
-                if level >= len(levels) or idx >= counts[level]:
-                    continue
-                if bytes(row.hash) != bytes(levels[level][idx * 32 : idx * 32 + 32]):
-                    first_leaf = idx << level
-                    report.problems.append(
-                        f"tree node (level {level}, index {idx}) covering leaves from "
-                        f"{first_leaf} differs from the hash recomputed from the records"
-                    )
-
-    def _audit_checkpoint(
-        self, cp: SignedCheckpoint, levels: list[bytearray], report: AuditReport
-    ) -> None:
-        report.checkpoints_checked += 1
-        try:
-            self._verify_signed(cp)
-        except IntegrityError as exc:
-            report.problems.append(f"checkpoint {cp.tree_size}: {exc.message}")
-            return
-        if cp.tree_size > len(levels[0]) // 32:
-            report.problems.append(f"checkpoint {cp.tree_size}: covers leaves that are not stored")
-            return
-        ids = merkle.subtree_ids(0, cp.tree_size)
-        root = merkle.fold_subtrees([bytes(levels[lv][i * 32 : i * 32 + 32]) for lv, i in ids])
-        if root != cp.root:
-            report.problems.append(
-                f"checkpoint {cp.tree_size}: signed root {cp.root.hex()} differs from the root "
-                f"recomputed from the records {root.hex()}"
-            )
+        """Recompute every leaf from its record, rebuild the tree, check every checkpoint
+        (:func:`evidence_chain.audit.audit_log`)."""
+        return audit_log(self.engine, row_checkpoint, self._verify_signed, batch=batch)
 
 
 def _idempotency_conflict(key: str, index: int | None) -> ConflictError:
@@ -767,21 +681,3 @@ def _idempotency_conflict(key: str, index: int | None) -> ConflictError:
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def _paged(
-    conn: Connection, table: Any, key: Any, size: int, *, where: Any = None
-) -> Iterator[Sequence[Any]]:
-    """Yield a table's rows in ``key`` order, a page at a time (keyset pagination)."""
-    last: Any = None
-    while True:
-        query = select(table).order_by(key).limit(size)
-        if where is not None:
-            query = query.where(where)
-        if last is not None:
-            query = query.where(key > last)
-        rows = conn.execute(query).all()
-        if not rows:
-            return
-        yield rows
-        last = getattr(rows[-1], key.name)

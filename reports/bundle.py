@@ -148,8 +148,8 @@ def build_bundle(
         consistency = [h.hex() for h in proof.proof]
 
     out_events = []
-    for event in events:
-        inclusion = ledger.inclusion_proof(tenant.id, event.event_id, checkpoint.tree_size)
+    proofs = ledger.subject_proofs(events, checkpoint.tree_size)
+    for event, inclusion in zip(events, proofs, strict=True):
         out_events.append(
             {
                 "event_id": event.event_id,

@@ -50,6 +50,7 @@ __all__ = [
     "subtree_ids",
     "verify_consistency",
     "verify_inclusion",
+    "verify_inclusions",
 ]
 
 
@@ -293,6 +294,57 @@ def verify_inclusion(
     calculated = root_from_inclusion_proof(leaf_hash, index, tree_size, proof)
     if calculated != root:
         raise _root_mismatch(root, calculated, index=index, tree_size=tree_size)
+
+
+def verify_inclusions(
+    leaves: Sequence[tuple[int, bytes, Sequence[bytes]]], tree_size: int, root: bytes
+) -> None:
+    """Check many ``(index, leaf_hash, proof)`` against one tree: it passes exactly when
+    :func:`verify_inclusion` passes for each, without hashing a shared path twice.
+
+    Every node a successful walk computed or used as a sibling is proven (it leads to
+    ``root``). A later walk stops hashing at the first proven node it reaches, and every
+    proof element is compared with the proven node of its range when there is one, so no
+    element of any proof goes unchecked. Raises :class:`VerificationError` at the first
+    failure, naming its index.
+    """
+    _check_hash(root, "root")
+    proven: dict[tuple[int, int], bytes] = {(0, tree_size): bytes(root)}
+    for index, leaf, proof in leaves:
+        _check_hash(leaf, "leaf_hash")
+        if not isinstance(index, int) or not 0 <= index < tree_size:
+            raise VerificationError(
+                "leaf index is outside the tree", details={"index": index, "tree_size": tree_size}
+            )
+        ranges = inclusion_proof_ranges(index, tree_size)
+        _check_proof(proof, len(ranges))
+        h, lo, hi = bytes(leaf), index, index + 1
+        walked: list[tuple[tuple[int, int], bytes]] = [((lo, hi), h)]
+        reached = tree_size == 1
+        for (start, end), sibling in zip(ranges, proof, strict=True):
+            known = proven.get((start, end))
+            if (known is None and reached) or (known is not None and known != sibling):
+                raise VerificationError(
+                    "a proof hash differs from the tree's node",
+                    details={"index": index, "range": [start, end]},
+                )
+            if reached:
+                continue
+            walked.append(((start, end), bytes(sibling)))
+            if start > index:
+                h, hi = sha256(NODE_PREFIX + h + sibling).digest(), end
+            else:
+                h, lo = sha256(NODE_PREFIX + sibling + h).digest(), start
+            known = proven.get((lo, hi))
+            if known is not None:
+                if known != h:
+                    raise _root_mismatch(root, h, index=index, tree_size=tree_size)
+                reached = True
+            else:
+                walked.append(((lo, hi), h))
+        if tree_size == 1 and h != root:
+            raise _root_mismatch(root, h, index=index, tree_size=tree_size)
+        proven.update(walked)
 
 
 def verify_consistency(

@@ -533,3 +533,37 @@ def test_compact_range_rejects_bad_input() -> None:
         CompactRange(1, [b"short"])
     with pytest.raises(ValueError):
         CompactRange().append(b"short")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    size=st.integers(min_value=1, max_value=300),
+    picks=st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=40),
+    flip=st.integers(min_value=0, max_value=10_000),
+)
+def test_many_inclusions_verify_together_exactly_when_each_does(
+    size: int, picks: list[int], flip: int
+) -> None:
+    leaves = [hashlib.sha256(b"\x00" + i.to_bytes(4, "big")).digest() for i in range(size)]
+    root = merkle.root_hash(leaves)
+    indexes = [p % size for p in picks]
+    items = [(i, leaves[i], merkle.inclusion_proof(i, leaves)) for i in indexes]
+    merkle.verify_inclusions(items, size, root)
+    # One wrong hash anywhere (a leaf or any proof element of any item) fails the whole set,
+    # as it fails verify_inclusion alone.
+    target = flip % len(items)
+    index, leaf, proof = items[target]
+    spots = len(proof) + 1
+    spot = (flip // len(items)) % spots
+    if spot == 0:
+        leaf = bytes([leaf[0] ^ 1]) + leaf[1:]
+    else:
+        proof = list(proof)
+        proof[spot - 1] = bytes([proof[spot - 1][0] ^ 1]) + proof[spot - 1][1:]
+    bad = [*items[:target], (index, leaf, proof), *items[target + 1 :]]
+    with pytest.raises(VerificationError):
+        merkle.verify_inclusion(leaf, index, size, proof, root)
+    with pytest.raises(VerificationError):
+        merkle.verify_inclusions(bad, size, root)
+    with pytest.raises(VerificationError):
+        merkle.verify_inclusions(items, size, bytes(32))
