@@ -51,6 +51,7 @@ from evidence_chain.events import (
     format_time,
     request_fingerprint,
 )
+from evidence_chain.ids import uuid7
 from evidence_chain.logkey import LogKey
 from evidence_chain.models import Checkpoint, LedgerEntry, LogState, SubjectHead, TreeNode
 
@@ -256,7 +257,7 @@ class Ledger:
                 receipts[i] = first[0]
                 continue
             seq, prev = heads[ev.subject]
-            event_id = str(uuid.uuid4())
+            event_id = str(uuid7())
             record = build_record(
                 tenant=tenant_public_id,
                 event_id=event_id,
