@@ -46,10 +46,10 @@ from evidence_chain.errors import (
 )
 from evidence_chain.events import (
     EventInput,
-    build_record,
-    canonical_record,
+    PreparedEvent,
     format_time,
-    request_fingerprint,
+    prepare,
+    record_bytes,
 )
 from evidence_chain.ids import uuid7
 from evidence_chain.logkey import LogKey
@@ -182,14 +182,27 @@ class Ledger:
         receipt, or raises ConflictError if the body differs. The transaction commits before
         this returns, so every receipt returned is durable.
         """
+        prepared = self.prepare(tenant_public_id, events)
         try:
             with self.engine.begin() as conn:
-                return self.append_in(conn, tenant_id, tenant_public_id, events)
+                return self._append(conn, tenant_id, prepared)
         except DbIntegrityError as exc:  # pragma: no cover - guarded by the sequencing lock
             raise ConflictError(
                 "the events conflict with stored ones; retry the request",
                 details={"reason": str(exc.orig)},
             ) from None
+
+    @staticmethod
+    def prepare(tenant_public_id: str, events: Sequence[EventInput]) -> list[PreparedEvent]:
+        """Everything about the events that does not depend on their place in the log: ids,
+        request fingerprints and the canonical form of what the request says. Done before
+        the sequencer is taken, so that it is held only to order (ValidationError naming the
+        event whose data has no canonical form)."""
+        many = len(events) > 1
+        return [
+            prepare(tenant_public_id, ev, str(uuid7()), i if many else None)
+            for i, ev in enumerate(events)
+        ]
 
     def append_in(
         self,
@@ -204,21 +217,15 @@ class Ledger:
         held (a row lock on PostgreSQL, the write lock on SQLite), so keep the transaction
         short: no signing or network calls inside it.
         """
-        # Only an event with an idempotency key needs the fingerprint of what was sent.
-        fingerprints = [
-            request_fingerprint(ev, i) if ev.idempotency_key is not None else b""
-            for i, ev in enumerate(events)
-        ]
-        return self._append(conn, tenant_id, tenant_public_id, events, fingerprints)
+        return self._append(conn, tenant_id, self.prepare(tenant_public_id, events))
 
     def _append(
-        self,
-        conn: Connection,
-        tenant_id: int,
-        tenant_public_id: str,
-        events: Sequence[EventInput],
-        fingerprints: Sequence[bytes],
+        self, conn: Connection, tenant_id: int, prepared: Sequence[PreparedEvent]
     ) -> list[Receipt]:
+        """Under the sequencer: read the size and the subject heads, give each event its
+        index and subject position, splice its record, integrate the tree and write."""
+        events = [p.event for p in prepared]
+        fingerprints = [p.fingerprint for p in prepared]
         state = select(STATE.c.tree_size).where(STATE.c.id == 1)
         if self._postgres:
             state = state.with_for_update()
@@ -257,16 +264,8 @@ class Ledger:
                 receipts[i] = first[0]
                 continue
             seq, prev = heads[ev.subject]
-            event_id = str(uuid7())
-            record = build_record(
-                tenant=tenant_public_id,
-                event_id=event_id,
-                event=ev,
-                subject_seq=seq,
-                prev_leaf_hash=prev,
-                received_at=received_at,
-            )
-            canonical = canonical_record(record, i if len(events) > 1 else None)
+            event_id = prepared[i].event_id
+            canonical = record_bytes(prepared[i], seq, prev, received_at)
             leaf = merkle.leaf_hash(canonical)
             index = frontier.size
             for (level, idx), digest in frontier.append(leaf):

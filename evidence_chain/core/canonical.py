@@ -21,6 +21,7 @@ from evidence_chain.core.errors import CanonicalizationError
 __all__ = [
     "MAX_DEPTH",
     "MAX_SAFE_INTEGER",
+    "canonical_text",
     "canonicalize",
     "format_number",
     "nesting_depth",
@@ -179,34 +180,47 @@ _FAST_DUMPS = json.JSONEncoder(
 ).encode
 
 
-def _plain(value: object, depth: int = 0) -> bool:
+def _plain(value: object) -> bool:
     """True when the standard library's encoder already produces the JCS form of ``value``.
 
     That holds for strings, booleans, null, integers within 2**53, and arrays and objects of
     them whose keys sort the same by code point as by UTF-16 code unit (no key with a
     character beyond the BMP). Floats need the ES6 number format and lone surrogates must be
-    rejected, so both take the full encoder, as does anything unusual.
+    rejected, so both take the full encoder, as does anything unusual. The walk is a loop over
+    exact types (this check runs on every event, so it must cost less than the encoding it
+    guards); a document nested too deeply for the fast encoder falls back to the full one.
     """
-    if depth > 200:
-        return False
-    if isinstance(value, str):
-        return value.isascii() or not _SURROGATE.search(value)
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str) or not (
-                key.isascii() or not (_SURROGATE.search(key) or _ASTRAL.search(key))
-            ):
+    stack: list[Any] = [value]
+    pop, push, extend = stack.pop, stack.append, stack.extend
+    while stack:
+        item = pop()
+        kind = type(item)
+        if kind is str:
+            if not item.isascii() and _SURROGATE.search(item):
                 return False
-            if not _plain(item, depth + 1):
+        elif kind is dict:
+            for key, member in item.items():
+                if type(key) is not str or not (
+                    key.isascii() or not (_SURROGATE.search(key) or _ASTRAL.search(key))
+                ):
+                    return False
+                push(member)
+        elif kind is int:
+            if not -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
                 return False
-        return True
-    if isinstance(value, bool) or value is None:
-        return True
-    if type(value) is int:
-        return -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER
-    if isinstance(value, list | tuple):
-        return all(_plain(item, depth + 1) for item in value)
-    return False
+        elif kind is list or kind is tuple:
+            extend(item)
+        elif not (item is None or kind is bool):
+            return False
+    return True
+
+
+def canonical_text(value: object) -> str:
+    """The RFC 8785 form of ``value`` as text: :func:`canonicalize` without the UTF-8 step,
+    and a string quoted directly (the common case when a record is put together)."""
+    if type(value) is str and (value.isascii() or not _SURROGATE.search(value)):
+        return _quote(value)
+    return canonicalize(value).decode("utf-8")
 
 
 def canonicalize(value: object) -> bytes:
@@ -217,7 +231,10 @@ def canonicalize(value: object) -> bytes:
     the first value that cannot be canonicalized.
     """
     if _plain(value):
-        return _FAST_DUMPS(value).encode("utf-8")
+        try:
+            return _FAST_DUMPS(value).encode("utf-8")
+        except RecursionError:
+            pass  # nested beyond the fast encoder: the full one says so, with the path
     return _canonicalize_full(value)
 
 
