@@ -14,8 +14,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from evidence_chain.blobs import blob_store_for
-from evidence_chain.blobs_s3 import S3BlobStore
+from evidence_chain.blobs import S3BlobStore, blob_store_for
 from evidence_chain.config import Settings, load_settings
 from evidence_chain.errors import ConfigurationError, IntegrityError, NotFoundError
 from tests.service import free_port
