@@ -40,6 +40,8 @@ def create_app(
     from web import (
         api,
         cli,
+        console_auth,
+        console_pages,
         context,
         envelopes_api,
         errors,
@@ -59,5 +61,7 @@ def create_app(
     envelopes_api.init_app(app)
     signer_page.init_app(app)
     webhooks_api.init_app(app)
+    console_auth.init_app(app)
+    console_pages.init_app(app)
     cli.init_app(app)  # last: it also makes every registered command report errors cleanly
     return app

@@ -37,15 +37,21 @@ def create_tenant(engine: Engine, name: str) -> tuple[TenantRef, str]:
     name = name.strip()
     if not name or len(name) > 200:
         raise ValidationError("a tenant name is 1-200 characters", details={"field": "name"})
+    with engine.begin() as conn:
+        return create_tenant_in(conn, name)
+
+
+def create_tenant_in(conn: Connection, name: str) -> tuple[TenantRef, str]:
+    """:func:`create_tenant` in the caller's transaction (with the tenant's first user, say)."""
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise ValidationError("a tenant name is 1-200 characters", details={"field": "name"})
     now = datetime.now(UTC)
     public_id = "tn_" + secrets.token_hex(8)
-    with engine.begin() as conn:
-        tenant_id = conn.execute(
-            insert(TENANT)
-            .values(public_id=public_id, name=name, created_at=now)
-            .returning(TENANT.c.id)
-        ).scalar_one()
-        key = _new_key(conn, tenant_id, now)
+    tenant_id = conn.execute(
+        insert(TENANT).values(public_id=public_id, name=name, created_at=now).returning(TENANT.c.id)
+    ).scalar_one()
+    key = _new_key(conn, tenant_id, now)
     return TenantRef(int(tenant_id), public_id, name), key
 
 

@@ -26,6 +26,8 @@ from evidence_chain.ledger import Ledger
 from evidence_chain.logkey import LogKey, load_private_key
 from messages.delivery import MailDelivery
 from messages.service import Notifier, notifier_for
+from people.accounts import AccountService
+from people.logins import LoginService
 from runtime.setup import check_initialised
 from signing.envelopes.service import EnvelopeService
 from signing.render import PageRenderer
@@ -58,6 +60,10 @@ class Services:
     webhooks: WebhookService
     pages: PageRenderer
     """Renders signer-page images of PDF pages (cache under ``EVIDENCE_HOME/cache/pages``)."""
+    people: AccountService
+    """People of the tenants: creation, invitations, passwords, roles."""
+    logins: LoginService
+    """Console logins, sessions and second factors."""
 
     def close(self) -> None:
         """Release database connections."""
@@ -104,6 +110,8 @@ def build_services(
         ),
         webhooks=WebhookService(engine, master_key, allow_private=settings.webhook_allow_private),
         pages=PageRenderer.for_home(settings.home),
+        people=AccountService(engine, ledger, notifier, settings.public_base_url),
+        logins=LoginService(engine, ledger, master_key),
     )
 
 

@@ -17,6 +17,7 @@ from evidence_chain.anchoring.service import Anchorer
 from evidence_chain.errors import ConfigurationError, EvidenceError
 from evidence_chain.private_files import restrict_umask
 from evidence_chain.tenants import add_key, create_tenant, list_tenants
+from people.roles import ROLES
 from runtime.services import submitter
 from runtime.setup import initialise
 from web.context import services, settings
@@ -44,12 +45,50 @@ def tenant_group() -> None:
 
 @tenant_group.command("create")
 @click.argument("name")
-def tenant_create(name: str) -> None:
-    """Create a tenant; its API key is printed once, as the last line."""
-    tenant, key = create_tenant(services().engine, name)
+@click.option("--owner", "owner", default=None, help="Email of the first user, the owner.")
+def tenant_create(name: str, owner: str | None) -> None:
+    """Create a tenant (with its owner); its API key is printed once, as the last line."""
+    if owner:
+        tenant, key, link = services().people.create_tenant_with_owner(name, owner)
+    else:
+        tenant, key = create_tenant(services().engine, name)
     click.echo(f"tenant {tenant.public_id} created: {tenant.name}")
+    if owner:
+        click.echo(f"owner {link.person.email}: set a password at {link.url}")
     click.echo("API key (shown once, store it now):")
     click.echo(key)
+
+
+@click.group("user", cls=AppGroup)
+def user_group() -> None:
+    """Manage the people who use the console."""
+
+
+@user_group.command("create")
+@click.argument("email")
+@click.option("--tenant", "tenant_id", required=True, help="Public id of the tenant (tn_...).")
+@click.option(
+    "--role",
+    type=click.Choice(ROLES),
+    default="member",
+    show_default=True,
+    help="Role in the tenant.",
+)
+def user_create(email: str, tenant_id: str, role: str) -> None:
+    """Create a user; print the one-time link where they set their password."""
+    link = services().people.create_user(email, tenant_id, role)
+    click.echo(f"user {link.person.public_id} created: {link.person.email} ({role})")
+    click.echo(f"set-password link (once, until {link.expires_at:%Y-%m-%d %H:%M} UTC):")
+    click.echo(link.url)
+
+
+@user_group.command("link")
+@click.argument("email")
+def user_link(email: str) -> None:
+    """Print a new one-time set-password link for a user (earlier links stop working)."""
+    link = services().people.new_link(email)
+    click.echo(f"set-password link (once, until {link.expires_at:%Y-%m-%d %H:%M} UTC):")
+    click.echo(link.url)
 
 
 @tenant_group.command("add-key")
@@ -206,6 +245,7 @@ def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(init_command)
     app.cli.add_command(tenant_group)
+    app.cli.add_command(user_group)
     app.cli.add_command(ledger_group)
     app.cli.add_command(chain_group)
     for command in app.cli.commands.values():
