@@ -12,7 +12,7 @@ export EVIDENCE_HOME PORT
 APT_PACKAGES := poppler-utils libnss3-tools fonts-arphic-uming zbar-tools chromium chromium-driver
 APT_STAMP := $(VENV)/.apt-installed
 
-.PHONY: run test lint typecheck pytest bench contracts deps clean-instance help
+.PHONY: run test lint typecheck pytest bench contracts deps translations clean-instance help
 
 help:
 	@echo "make run    - install what is missing, initialise \$$EVIDENCE_HOME, serve on 127.0.0.1:\$$PORT"
@@ -42,7 +42,22 @@ $(APT_STAMP): Makefile | $(BIN)/python
 	fi
 	touch $@
 
-deps: $(VENV)/.installed node_modules/.installed $(APT_STAMP)
+# The console's compiled catalogs (committed too, so a checkout serves without this step).
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard web/translations/*/LC_MESSAGES/messages.po))
+
+web/translations/%/LC_MESSAGES/messages.mo: web/translations/%/LC_MESSAGES/messages.po | $(VENV)/.installed
+	$(BIN)/pybabel compile -d web/translations -l $* --use-fuzzy --statistics
+
+deps: $(VENV)/.installed node_modules/.installed $(APT_STAMP) $(MO_FILES)
+
+# After changing a user-facing string: extract it, merge it into both catalogs (translate the
+# new entries in web/translations/*/LC_MESSAGES/messages.po), compile.
+translations: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _ -k gettext -o web/translations/messages.pot \
+	  --no-location --sort-output --project Sealtrail --copyright-holder Sealtrail .
+	$(BIN)/pybabel update -i web/translations/messages.pot -d web/translations \
+	  --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -d web/translations --statistics
 
 run: deps
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app

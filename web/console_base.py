@@ -39,7 +39,8 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import Babel, format_datetime, get_locale
+from babel.support import NullTranslations, Translations
+from flask_babel import Babel, Domain, format_datetime, get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
@@ -73,14 +74,33 @@ def select_locale() -> str:
     if chosen in LANGUAGES:
         return chosen
     best = request.accept_languages.best_match(["zh-CN", "zh", "en"])
-    if best and best.startswith("en"):
-        return "en"
-    return "zh_CN"
+    return "en" if best and best.startswith("en") else "zh_CN"
+
+
+def language() -> str:
+    """The page's language as a catalog name: ``zh_CN`` or ``en``."""
+    return "en" if get_locale().language == "en" else "zh_CN"  # type: ignore[union-attr]
+
+
+class CatalogDomain(Domain):
+    """Flask-Babel's domain, finding the catalog by :func:`language`: Babel names the locale
+    ``zh_CN`` as ``zh_Hans_CN``, which ``gettext`` would not match to ``zh_CN``."""
+
+    def get_translations(self) -> Any:
+        """The compiled catalog of the page's language (loaded once per process)."""
+        if not request:
+            return NullTranslations()
+        name = language()
+        found = self.cache.get(name)
+        if found is None:
+            found = Translations.load(str(TRANSLATIONS), [name])
+            self.cache[name] = found
+        return found
 
 
 def lang_attr() -> str:
     """The ``lang`` attribute of the page's language (BCP 47)."""
-    return "zh-CN" if str(get_locale()) == "zh_CN" else "en"
+    return "zh-CN" if language() == "zh_CN" else "en"
 
 
 def when(moment: datetime | None) -> str:
@@ -338,7 +358,7 @@ def _template_globals() -> dict[str, Any]:
         "who": who,
         "allowed": lambda action: who is not None and roles.allowed(who.person.role, action),
         "languages": LANGUAGE_NAMES,
-        "current_language": lambda: str(get_locale()),
+        "current_language": language,
     }
 
 
@@ -347,5 +367,6 @@ def init_babel(app: Flask) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh_CN")
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
-    Babel(app, locale_selector=select_locale)
+    babel = Babel(app, locale_selector=select_locale)
+    babel.domain_instance = CatalogDomain()  # type: ignore[misc]
     app.context_processor(_template_globals)
