@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from babel.support import NullTranslations, Translations
 from flask import (
     Blueprint,
     Flask,
@@ -39,7 +40,6 @@ from flask import (
     session,
     url_for,
 )
-from babel.support import NullTranslations, Translations
 from flask_babel import Babel, Domain, format_datetime, get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
@@ -79,7 +79,8 @@ def select_locale() -> str:
 
 def language() -> str:
     """The page's language as a catalog name: ``zh_CN`` or ``en``."""
-    return "en" if get_locale().language == "en" else "zh_CN"  # type: ignore[union-attr]
+    found = get_locale()
+    return "en" if found is not None and found.language == "en" else "zh_CN"
 
 
 class CatalogDomain(Domain):
@@ -368,5 +369,5 @@ def init_babel(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", "zh_CN")
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "UTC")
     babel = Babel(app, locale_selector=select_locale)
-    babel.domain_instance = CatalogDomain()  # type: ignore[misc]
+    babel.domain_instance = CatalogDomain()
     app.context_processor(_template_globals)
