@@ -14,6 +14,7 @@ import qrcode
 import qrcode.image.svg
 from flask import Blueprint, Flask, Response, flash, redirect, request, url_for
 from flask_babel import gettext as _
+from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
 from evidence_chain.errors import EvidenceError
@@ -266,6 +267,12 @@ def webhook_delete(endpoint_id: str) -> BaseResponse:
     roles.require(me().person.role, "webhooks.manage")
     services().webhooks.delete_endpoint(me().person.tenant_id, endpoint_id)
     return _done("console.webhooks", _("The endpoint was deleted."))
+
+
+@bp.route("/app/<path:rest>", methods=["GET", "POST"])
+def unknown(rest: str) -> Response:
+    """Any other address under /app is a page of the console that does not exist (HTML)."""
+    raise NotFound()
 
 
 def init_app(app: Flask) -> None:
