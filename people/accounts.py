@@ -1,9 +1,9 @@
 """People of a tenant: created by the operator or invited, set their password from a one-time
 link, given a role, removed. Logins and sessions are :mod:`people.logins`.
 
-An invitation is written (the person, the link's hash, the event) in one transaction; its mail
-is sent after the commit (:meth:`messages.service.Notifier.send_after_commit`), never inside a
-transaction. If the mail server refuses it, the invitation stands and can be sent again.
+An invitation is written in one transaction: the person, the link's hash, the event and the
+mail, which goes into the outbox (:mod:`messages.service`) and is sent by the mail queue after
+the commit, with retries; nothing talks to a mail server while the transaction is open.
 """
 
 from __future__ import annotations
@@ -168,11 +168,8 @@ class AccountService:
     # --- invitations ---------------------------------------------------------------------
 
     def invite(self, who: Authenticated, email: str, role: str, ctx: ClientContext | None) -> Link:
-        """Invite ``email`` into the inviter's tenant with ``role`` and mail them the link.
-
-        NotificationError (after the commit) if the mail server refused the message: the
-        invitation stands, and :meth:`resend` sends it again.
-        """
+        """Invite ``email`` into the inviter's tenant with ``role`` and mail them the link
+        (queued in the outbox with the invitation, sent after the commit)."""
         roles.require(who.person.role, "members.invite")
         roles.check_role(role)
         if role == "owner":
@@ -214,7 +211,7 @@ class AccountService:
                 self.clock(),
                 {"role": role, "email_sha256": credentials.email_digest(email)},
             )
-        self._mail(who.person, link)
+            self._mail(conn, who.person, link)
         return link
 
     def resend(self, who: Authenticated, member_id: str, ctx: ClientContext | None) -> Link:
@@ -241,10 +238,10 @@ class AccountService:
                     "email_sha256": credentials.email_digest(person.email),
                 },
             )
-        self._mail(who.person, link)
+            self._mail(conn, who.person, link)
         return link
 
-    def _mail(self, inviter: PersonView, link: Link) -> None:
+    def _mail(self, conn: Connection, inviter: PersonView, link: Link) -> None:
         # Both languages in one message: the invitee's language is not known yet.
         hours = int(LINK_TTL.total_seconds() // 3600)
         body = (
@@ -254,9 +251,7 @@ class AccountService:
             f"Set your password at this link (valid for {hours} hours, once):\n{link.url}\n"
         )
         subject = f"邀请加入 {inviter.tenant_name} / Invitation to {inviter.tenant_name}"
-        self.notifier.send_after_commit(
-            self.engine, Message("email", link.person.email, subject, body)
-        )
+        self.notifier.send(conn, Message("email", link.person.email, subject, body))
 
     # --- set password --------------------------------------------------------------------
 

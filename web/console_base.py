@@ -241,11 +241,6 @@ def describe(exc: EvidenceError) -> str:
     }
     if isinstance(reason, str) and reason in messages:
         return messages[reason]
-    if exc.code == "notification_failed":
-        return _(
-            "The invitation was saved, but the mail server did not accept the message. "
-            "Send it again later."
-        )
     if field == "url":
         return _("Enter a public http or https address.")
     if field == "events":

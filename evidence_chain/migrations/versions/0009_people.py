@@ -2,7 +2,7 @@
 login throttle.
 
 Revision ID: 0009_people
-Revises: 0007_webhooks
+Revises: 0008_mail_queue
 Create Date: 2026-11-23
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_people"
-down_revision = "0007_webhooks"
+down_revision = "0008_mail_queue"
 branch_labels = None
 depends_on = None
 
