@@ -46,7 +46,7 @@ def english_strings() -> list[str]:
     """Pieces of every English string of the console (placeholders cut out), long enough not
     to match by chance."""
     with open(ROOT / "web/translations/en/LC_MESSAGES/messages.po", "rb") as f:
-        texts = [m.string for m in read_po(f) if m.id]
+        texts = [str(m.string) for m in read_po(f) if m.id]
     pieces = []
     for text in texts:
         pieces += [p.strip() for p in re.split(r"%\(\w+\)s", text) if len(p.strip()) >= 5]

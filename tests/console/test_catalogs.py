@@ -29,7 +29,7 @@ def extracted() -> set[str]:
 
 def catalog(lang: str) -> dict[str, str]:
     with open(TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po", "rb") as f:
-        return {m.id: m.string for m in read_po(f) if m.id}
+        return {str(m.id): str(m.string) for m in read_po(f) if m.id}
 
 
 def test_every_string_is_in_the_template_and_the_catalogs() -> None:
@@ -53,5 +53,5 @@ def test_every_string_has_a_chinese_translation() -> None:
 @pytest.mark.parametrize("lang", ["zh_CN", "en"])
 def test_the_compiled_catalog_matches_its_source(lang: str) -> None:
     with open(TRANSLATIONS / lang / "LC_MESSAGES" / "messages.mo", "rb") as f:
-        compiled = {m.id: m.string for m in read_mo(f) if m.id}
+        compiled = {str(m.id): str(m.string) for m in read_mo(f) if m.id}
     assert compiled == catalog(lang), "run `make translations` (pybabel compile)"
