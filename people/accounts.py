@@ -9,12 +9,14 @@ the commit, with retries; nothing talks to a mail server while the transaction i
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy.exc import IntegrityError as DbIntegrityError
 
 from evidence_chain import db
 from evidence_chain.errors import ConflictError, GoneError, NotFoundError
@@ -41,6 +43,23 @@ LINK_PATH = "/app/set-password/"
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def _exists() -> ConflictError:
+    return ConflictError(
+        "this email address already has an account",
+        details={"field": "email", "reason": "exists"},
+    )
+
+
+@contextmanager
+def _writing(engine: Engine) -> Iterator[Connection]:
+    """A write transaction; the same address added twice at once is a conflict, not a 500."""
+    try:
+        with engine.begin() as conn:
+            yield conn
+    except DbIntegrityError:
+        raise _exists() from None
 
 
 @dataclass(frozen=True)
@@ -75,7 +94,7 @@ class AccountService:
         """Create a person (by the operator) and return their set-password link."""
         email = credentials.normalize_email(email)
         roles.check_role(role)
-        with self.engine.begin() as conn:
+        with _writing(self.engine) as conn:
             row = conn.execute(
                 select(TENANT.c.id).where(TENANT.c.public_id == tenant_public_id)
             ).first()
@@ -100,7 +119,7 @@ class AccountService:
     def create_tenant_with_owner(self, name: str, owner_email: str) -> tuple[TenantRef, str, Link]:
         """A tenant, its API key and its first person, the owner, in one transaction."""
         email = credentials.normalize_email(owner_email)
-        with self.engine.begin() as conn:
+        with _writing(self.engine) as conn:
             tenant, key = create_tenant_in(conn, name)
             person = self._insert(conn, tenant.id, email, "owner")
             link = self._new_link(conn, person)
@@ -128,10 +147,7 @@ class AccountService:
 
     def _insert(self, conn: Connection, tenant_id: int, email: str, role: str) -> PersonView:
         if conn.execute(select(PERSON.c.id).where(PERSON.c.email == email)).first():
-            raise ConflictError(
-                "this email address already has an account",
-                details={"field": "email", "reason": "exists"},
-            )
+            raise _exists()
         conn.execute(
             insert(PERSON).values(
                 public_id="us_" + secrets.token_hex(8),
@@ -175,7 +191,7 @@ class AccountService:
         if role == "owner":
             roles.require(who.person.role, "members.grant_owner")
         email = credentials.normalize_email(email)
-        with self.engine.begin() as conn:
+        with _writing(self.engine) as conn:
             existing = load(conn, email=email)
             if (
                 existing is not None

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from evidence_chain.errors import RateLimitedError
 from people.credentials import sha256
@@ -69,18 +71,31 @@ def locked_error(scope: str, until: datetime) -> RateLimitedError:
     )
 
 
-def fail(conn: Connection, key: bytes, limit: int, now: datetime) -> Failure:
-    """Count one failure of ``key``; lock it when it reaches ``limit`` within the window."""
-    row = conn.execute(select(THROTTLE).where(THROTTLE.c.key_hash == key)).first()
-    if row is None:
-        conn.execute(insert(THROTTLE).values(key_hash=key, failures=1, window_started_at=now))
-        failures, started, was_locked = 1, now, None
+def _insert_once(conn: Connection, key: bytes, now: datetime) -> None:
+    """Insert the key's row unless it exists (two first failures may race for it)."""
+    values = {"key_hash": key, "failures": 0, "window_started_at": now}
+    if conn.dialect.name == "postgresql":
+        conn.execute(pg_insert(THROTTLE).values(**values).on_conflict_do_nothing())
     else:
-        started = _aware(row.window_started_at) or now
-        was_locked = _aware(row.locked_until)
-        failures = 1 if now - started > WINDOW else int(row.failures) + 1
-        if failures == 1:
-            started = now
+        conn.execute(sqlite_insert(THROTTLE).values(**values).on_conflict_do_nothing())
+
+
+def fail(conn: Connection, key: bytes, limit: int, now: datetime) -> Failure:
+    """Count one failure of ``key``; lock it when it reaches ``limit`` within the window.
+
+    The row is locked (PostgreSQL; SQLite's writer holds the database) while it is counted, so
+    concurrent failures are all counted.
+    """
+    _insert_once(conn, key, now)
+    query = select(THROTTLE).where(THROTTLE.c.key_hash == key)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).one()
+    started = _aware(row.window_started_at) or now
+    was_locked = _aware(row.locked_until)
+    failures = 1 if now - started > WINDOW else int(row.failures) + 1
+    if failures == 1:
+        started = now
     locked_until = now + LOCK if failures >= limit else None
     if locked_until is not None and was_locked is not None and was_locked > now:
         locked_until = was_locked

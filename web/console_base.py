@@ -4,8 +4,8 @@
   language is the one chosen with the switch (remembered in the ``st_lang`` cookie for a
   year), else the browser's ``Accept-Language``, else Chinese.
 * **Sessions.** Server-side (:mod:`people.logins`): the ``st_console`` cookie holds a random
-  id, HttpOnly, SameSite=Lax, path ``/app``, Secure over https (or when
-  ``SESSION_COOKIE_SECURE`` is set). The second step of a login uses ``st_login`` likewise.
+  id, HttpOnly, SameSite=Lax, path ``/app``, Secure over https, whenever
+  ``EVIDENCE_PUBLIC_URL`` is https, or when ``SESSION_COOKIE_SECURE`` is set. The second step of a login uses ``st_login`` likewise.
 * **CSRF.** A small synchronizer token, not Flask-WTF: the console's forms are plain HTML
   forms, so a token kept in Flask's signed session (the signer page's proven mechanism; key
   from ``EVIDENCE_HOME/session.key``) and compared in constant time on every POST is all that
@@ -48,6 +48,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from evidence_chain.errors import EvidenceError, ValidationError
 from people import roles
 from people.records import Authenticated, ClientContext
+from web import context
 from web.context import services
 from web.errors import status_of
 
@@ -144,8 +145,14 @@ def style_nonce() -> str:
 
 
 def cookie_secure() -> bool:
-    """Whether cookies are Secure: configured, or this request came over https."""
-    return bool(current_app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+    """Whether cookies are Secure: configured, the service's public URL is https (behind a
+    proxy that ends TLS), or this request came over https."""
+    public = context.settings().public_base_url
+    return (
+        bool(current_app.config.get("SESSION_COOKIE_SECURE"))
+        or public.startswith("https://")
+        or request.is_secure
+    )
 
 
 def set_cookie(response: BaseResponse, name: str, value: str, path: str = "/app") -> None:

@@ -334,3 +334,35 @@ def test_the_language_switch_is_remembered(app: Any, lang: str, word: str) -> No
         "/app/members", headers={"Accept-Language": "fr"}
     ).get_data(as_text=True)
     assert client.get("/app/lang/en?next=https://evil.example/").headers["Location"] == "/app"
+
+
+def test_cookies_are_secure_when_the_public_url_is_https(settings: Any, tmp_path: Any) -> None:
+    from dataclasses import replace
+
+    from app import create_app
+    from runtime.setup import initialise
+    from web import context
+
+    secure = replace(settings, public_base_url="https://sign.example.test")
+    initialise(secure)
+    app = create_app(secure)
+    try:
+        client = app.test_client()
+        set_password(client, tenant_with_owner(app, "Acme", "o@example.com"))
+        answer = login(client, "o@example.com")
+        cookie = next(
+            c for c in answer.headers.getlist("Set-Cookie") if c.startswith("st_console=")
+        )
+        assert "Secure" in cookie
+    finally:
+        context.close(app)
+
+
+def test_the_same_address_twice_is_a_conflict(app: Any) -> None:
+    owner = owner_client(app, "Acme", "o@example.com")
+    token = csrf(owner, "/app/members")
+    form = {"csrf_token": token, "email": "Twice@Example.com", "role": "member"}
+    assert owner.post("/app/members/invite", data=form).status_code == 303
+    again = owner.post("/app/members/invite", data=form, headers={"Accept-Language": "en"})
+    assert again.status_code == 409
+    assert "already has an account" in again.get_data(as_text=True)
