@@ -5,7 +5,8 @@
   year), else the browser's ``Accept-Language``, else Chinese.
 * **Sessions.** Server-side (:mod:`people.logins`): the ``st_console`` cookie holds a random
   id, HttpOnly, SameSite=Lax, path ``/app``, Secure over https, whenever
-  ``EVIDENCE_PUBLIC_URL`` is https, or when ``SESSION_COOKIE_SECURE`` is set. The second step of a login uses ``st_login`` likewise.
+  ``EVIDENCE_PUBLIC_URL`` is https, or when ``SESSION_COOKIE_SECURE`` is set. The second
+  step of a login uses ``st_login`` likewise.
 * **CSRF.** A small synchronizer token, not Flask-WTF: the console's forms are plain HTML
   forms, so a token kept in Flask's signed session (the signer page's proven mechanism; key
   from ``EVIDENCE_HOME/session.key``) and compared in constant time on every POST is all that
