@@ -19,6 +19,7 @@ from evidence_chain.private_files import restrict_umask
 from evidence_chain.tenants import add_key, create_tenant, list_tenants
 from runtime.services import submitter
 from runtime.setup import initialise
+from web import cli_ops
 from web.context import services, settings
 
 
@@ -208,6 +209,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(tenant_group)
     app.cli.add_command(ledger_group)
     app.cli.add_command(chain_group)
+    cli_ops.init_app(app)
     for command in app.cli.commands.values():
         _report_errors_cleanly(command)
 
