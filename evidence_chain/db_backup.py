@@ -26,9 +26,12 @@ from sqlalchemy import (
     MetaData,
     Table,
     create_engine,
+    func,
     select,
     text,
 )
+from sqlalchemy import column as sql_column
+from sqlalchemy import table as sql_table
 from sqlalchemy.types import DateTime
 
 from evidence_chain import db
@@ -205,12 +208,9 @@ def _move_sequences(conn: Connection, tables: list[Table]) -> None:
                 text("SELECT pg_get_serial_sequence(:t, :c)"), {"t": table.name, "c": column.name}
             ).scalar()
             if seq:
+                top = conn.execute(select(func.max(column))).scalar()
                 conn.execute(
-                    text(
-                        f'SELECT setval(:s, COALESCE((SELECT MAX("{column.name}") '
-                        f'FROM "{table.name}"), 0) + 1, false)'
-                    ),
-                    {"s": seq},
+                    text("SELECT setval(:s, :v, false)"), {"s": seq, "v": int(top or 0) + 1}
                 )
 
 
@@ -219,7 +219,8 @@ def log_figures(conn: Connection) -> LogFigures:
     tables = {t.name: t for t in _tables(conn)}
     revision = None
     if conn.dialect.has_table(conn, VERSION_TABLE):
-        revision = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+        version = sql_table(VERSION_TABLE, sql_column("version_num"))
+        revision = conn.execute(select(version.c.version_num)).scalar()
     rows = {
         name: int(conn.execute(select(text("count(*)")).select_from(t)).scalar() or 0)
         for name, t in sorted(tables.items())
