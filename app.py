@@ -43,6 +43,7 @@ def create_app(
         context,
         envelopes_api,
         errors,
+        metrics,
         reports_api,
         signer_page,
         signing_api,
@@ -59,5 +60,6 @@ def create_app(
     envelopes_api.init_app(app)
     signer_page.init_app(app)
     webhooks_api.init_app(app)
+    metrics.init_app(app)
     cli.init_app(app)  # last: it also makes every registered command report errors cleanly
     return app
