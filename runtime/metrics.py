@@ -25,7 +25,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Connection, func, select
 
 from evidence_chain import db
-from evidence_chain.anchoring.service import ALARM, ANCHOR, ON_CHAIN
+from evidence_chain.anchoring.service import ALARM, ANCHOR, CHAIN_AHEAD, ON_CHAIN
 from evidence_chain.clock import aware, utcnow
 from evidence_chain.models import Checkpoint, LedgerEntry, LogState, Tenant
 from messages.delivery import DUE as MAIL_DUE
@@ -42,6 +42,7 @@ DELIVERY = WebhookDelivery.__table__  # type: ignore[attr-defined]
 
 ANCHOR_STATUSES = ("pending", "mined", "confirmed", "reorged", "superseded", "failed")
 WEBHOOK_STATUSES = ("pending", "failed", "succeeded", "dead")
+ALARM_KINDS = ("root_mismatch", "tree_size_not_increasing", "anchor_rejected", CHAIN_AHEAD)
 OUTBOX_STATUSES = ("kept", "pending", "failed", "succeeded", "dead")
 MIN_STALL_SECONDS = 600.0
 CACHE_SECONDS = 5.0
@@ -173,12 +174,13 @@ class InstanceCollector(Collector):
             f"max({MIN_STALL_SECONDS:.0f} s, 4 anchor intervals) for its anchor.",
             int(enabled and waited > stall_threshold(interval)),
         )
-        alarms = GaugeMetricFamily(
-            "sealtrail_chain_alarms_open", "Open chain alarms by kind.", labels=["kind"]
+        yield _by(
+            "sealtrail_chain_alarms_open",
+            "Open chain alarms by kind (chain status; resolve with chain resolve-alarm).",
+            "kind",
+            _counts(conn, ALARM, ALARM.c.kind, ALARM.c.resolved_at.is_(None)),
+            ALARM_KINDS,
         )
-        for kind, n in _counts(conn, ALARM, ALARM.c.kind, ALARM.c.resolved_at.is_(None)).items():
-            alarms.add_metric([kind], n)
-        yield alarms
 
     def _queues(self, conn: Connection, now: datetime) -> Iterator[Any]:
         outbox = outbox_table()

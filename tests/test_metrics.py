@@ -77,6 +77,7 @@ def test_metrics_follow_the_instance(rig: Rig) -> None:
     assert ("sealtrail_checkpoint_age_seconds", ()) not in empty
     assert value(empty, "sealtrail_anchors", status="confirmed") == 0
     assert value(empty, "sealtrail_anchoring_stalled") == 0
+    assert value(empty, "sealtrail_chain_alarms_open", kind="root_mismatch") == 0
 
     for url in ("https://hooks.example.com/a", "https://hooks.example.com/b"):
         r = rig.client.post(
