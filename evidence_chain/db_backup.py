@@ -35,6 +35,7 @@ from sqlalchemy import table as sql_table
 from sqlalchemy.types import DateTime
 
 from evidence_chain import db
+from evidence_chain.clock import aware
 from evidence_chain.errors import ConfigurationError
 from evidence_chain.private_files import FILE_MODE
 
@@ -249,7 +250,7 @@ def log_figures(conn: Connection) -> LogFigures:
         tree_size=size,
         checkpoint_size=None if cp is None else int(cp.tree_size),
         checkpoint_root=None if cp is None else bytes(cp.root).hex(),
-        checkpoint_at=None if cp is None else _encode(cp.created_at),
+        checkpoint_at=None if cp is None else aware(cp.created_at).isoformat(),
         anchored_size=None if anchored is None else int(anchored),
         rows=rows,
     )
