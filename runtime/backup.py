@@ -9,7 +9,8 @@ A backup is a folder (0700, files 0600)::
     files/session.key        the session key (unless in the environment)
     files/pki/...            the signing authority
     files/chain/...          the embedded chain's deployment record and state
-    files/blobs/...          the documents, named by their SHA-256
+    files/blobs/...          the documents, named by their SHA-256 (unless they are kept in
+                             an object store, EVIDENCE_BLOB_URL, which the manifest names)
 
 It is taken while the service runs. The database is copied first, from one snapshot; the blob
 store is copied after it, so it holds every blob the snapshot names (and perhaps a few more,
@@ -174,9 +175,11 @@ def take_backup(settings: Settings, dest: Path) -> Backup:
             for name, path in _instance_files(settings):
                 if path.is_file():
                     entries.append({"path": name, **_copy(path, work / name)})
-        # 3. the blobs, after the snapshot: a superset of those it names
+        # 3. the blobs, after the snapshot: a superset of those it names. Documents in an
+        # object store (EVIDENCE_BLOB_URL) stay there: it is shared, write-once, and backed up
+        # by the store's own versioning or replication.
         blobs = settings.home / "blobs"
-        for path in _walk(blobs):
+        for path in [] if settings.blob_url else _walk(blobs):
             name = f"files/blobs/{path.relative_to(blobs).as_posix()}"
             entry = {"path": name, **_copy(path, work / name)}
             if entry["sha256"] != path.name:
@@ -222,6 +225,7 @@ def _manifest(
         "schema_revision": figures.revision,
         "database": {"backend": backend, **figures.to_json()},
         "secrets_in_environment": from_env,
+        "blob_store": settings.blob_url or "files",
         "files": sorted(entries, key=lambda e: str(e["path"])),
     }
 
@@ -302,6 +306,13 @@ def restore_backup(settings: Settings, src: Path, *, force: bool = False) -> Bac
             f"the backup was taken with {', '.join(missing_env)} in the environment; set it to "
             "the same value before restoring",
             {"missing": missing_env},
+        )
+    store = manifest.get("blob_store", "files")
+    if store != "files" and store != settings.blob_url:
+        raise BackupError(
+            f"the documents of this backup are in the object store {store}, not in the backup: "
+            "set EVIDENCE_BLOB_URL to it (or to a copy of it) before restoring",
+            {"blob_store": store},
         )
     if backend == "sqlite" and not settings.is_sqlite:
         raise BackupError(

@@ -285,3 +285,26 @@ def test_restore_refuses_a_used_instance_and_an_altered_backup(
     assert not (tmp_path / "fresh" / "pki").exists()
     (copy / "manifest.json").unlink()
     assert "not a complete backup" in cli(other, "restore", str(copy)).output
+
+
+def test_documents_in_an_object_store_stay_there(settings: Settings, tmp_path: Path) -> None:
+    from runtime.backup import BackupError, restore_backup, take_backup
+
+    initialise(settings)
+    stored = settings.with_overrides(blob_url="s3://evidence-docs/prod")
+    (settings.home / "blobs" / "aa").mkdir(parents=True)
+    (settings.home / "blobs" / "aa" / ("a" * 64)).write_bytes(b"left over")
+    backup = take_backup(stored, tmp_path / "b")
+    assert backup.manifest["blob_store"] == "s3://evidence-docs/prod"
+    assert not any(f["path"].startswith("files/blobs/") for f in backup.manifest["files"])
+    fresh = stored.with_overrides(
+        home=tmp_path / "fresh",
+        blob_url=None,
+        database_url=(
+            f"sqlite:///{tmp_path / 'fresh' / 'sealtrail.db'}"
+            if settings.is_sqlite
+            else settings.database_url
+        ),
+    )
+    with pytest.raises(BackupError, match="EVIDENCE_BLOB_URL"):
+        restore_backup(fresh, backup.path)
