@@ -266,6 +266,17 @@ def test_restore_refuses_a_used_instance_and_an_altered_backup(
 
     refused = cli(app, "restore", str(dest))
     assert refused.exit_code == 1 and "not empty" in refused.output
+    cli(app, "tenant", "create", "Q")  # after the backup: replaced by --force
+    from web.context import close
+
+    close(app)
+    forced = make_app(settings)
+    replaced = cli(forced, "restore", str(dest), "--force")
+    assert replaced.exit_code == 0, replaced.output
+    assert "audit:      passed" in replaced.stdout
+    listed = cli(forced, "tenant", "list").stdout
+    assert "\tP" in listed and "\tQ" not in listed
+    close(forced)
 
     copy = tmp_path / "altered"
     shutil.copytree(dest, copy)
