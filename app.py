@@ -45,6 +45,7 @@ def create_app(
         context,
         envelopes_api,
         errors,
+        metrics,
         reports_api,
         signer_page,
         signing_api,
@@ -63,5 +64,6 @@ def create_app(
     webhooks_api.init_app(app)
     console_auth.init_app(app)
     console_pages.init_app(app)
+    metrics.init_app(app)
     cli.init_app(app)  # last: it also makes every registered command report errors cleanly
     return app

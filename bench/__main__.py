@@ -20,6 +20,7 @@ from collections.abc import Callable
 
 from bench import (
     anchoring,
+    backup,
     cold_start,
     envelopes,
     ingest,
@@ -44,6 +45,7 @@ BENCHES: dict[str, Callable[[], list[str]]] = {
     "subject-bundle": subject_bundle.run,
     "verifier_web": verifier_web.run,
     "cold-start": cold_start.run,
+    "backup": backup.run,
 }
 
 

@@ -96,6 +96,7 @@ class Settings:
     webhook_allow_private: bool = False
     session_key: str | None = field(default=None, repr=False)
     master_key: str | None = field(default=None, repr=False)
+    metrics_token: str | None = field(default=None, repr=False)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -197,6 +198,7 @@ def load_settings(env: Mapping[str, Any] | None = None) -> Settings:
         smtp_password=str(source.get("EVIDENCE_SMTP_PASSWORD") or "") or None,
         session_key=str(source.get("EVIDENCE_SESSION_KEY") or "") or None,
         master_key=str(source.get("EVIDENCE_MASTER_KEY") or "") or None,
+        metrics_token=str(source.get("EVIDENCE_METRICS_TOKEN") or "") or None,
         smtp_from=str(source.get("EVIDENCE_SMTP_FROM") or "Sealtrail <no-reply@sealtrail.invalid>"),
         smtp_starttls=_env_bool(source, "EVIDENCE_SMTP_STARTTLS", False),
         smtp_timeout=_env_float(source, "EVIDENCE_SMTP_TIMEOUT", 15.0),

@@ -7,10 +7,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from evidence_chain import db
-from evidence_chain.errors import AuthenticationError, ValidationError
+from evidence_chain.errors import AuthenticationError, NotFoundError, ValidationError
 from evidence_chain.models import ApiKey, Tenant
 
 TENANT = Tenant.__table__  # type: ignore[attr-defined]
@@ -63,6 +63,35 @@ def add_key(engine: Engine, public_id: str) -> str:
         if row is None:
             raise ValidationError(f"no tenant {public_id!r}", details={"tenant": public_id})
         return _new_key(conn, int(row.id), now)
+
+
+def revoke_key(engine: Engine, public_id: str, prefix: str) -> int:
+    """Revoke the tenant's active keys that start with ``prefix`` (the first 10 characters a key
+    is listed by); return how many. NotFoundError if none matches; ValidationError if the prefix
+    is shorter than a listed one, so one typo cannot revoke every key of a tenant."""
+    if len(prefix) < 10 or not prefix.startswith(KEY_PREFIX):
+        raise ValidationError(
+            "name the key by its first 10 characters (stk_ and 6 more)", details={"field": "prefix"}
+        )
+    with engine.begin() as conn:
+        row = conn.execute(select(TENANT.c.id).where(TENANT.c.public_id == public_id)).first()
+        if row is None:
+            raise NotFoundError(f"no tenant {public_id!r}", details={"tenant": public_id})
+        result = conn.execute(
+            update(API_KEY)
+            .where(
+                API_KEY.c.tenant_id == row.id,
+                API_KEY.c.prefix == prefix[:10],
+                API_KEY.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=datetime.now(UTC))
+        )
+        if not result.rowcount:
+            raise NotFoundError(
+                f"tenant {public_id} has no active key starting {prefix[:10]}",
+                details={"tenant": public_id, "prefix": prefix[:10]},
+            )
+        return int(result.rowcount)
 
 
 def _new_key(conn: Connection, tenant_id: int, now: datetime) -> str:

@@ -16,10 +16,11 @@ from evidence_chain.anchoring import localchain
 from evidence_chain.anchoring.service import Anchorer
 from evidence_chain.errors import ConfigurationError, EvidenceError
 from evidence_chain.private_files import restrict_umask
-from evidence_chain.tenants import add_key, create_tenant, list_tenants
+from evidence_chain.tenants import add_key, create_tenant, list_tenants, revoke_key
 from people.roles import ROLES
 from runtime.services import submitter
 from runtime.setup import initialise
+from web import cli_ops
 from web.context import services, settings
 
 
@@ -96,6 +97,15 @@ def user_link(email: str) -> None:
 def tenant_add_key(tenant_id: str) -> None:
     """Issue an additional API key for a tenant (key rotation); printed as the last line."""
     click.echo(add_key(services().engine, tenant_id))
+
+
+@tenant_group.command("revoke-key")
+@click.argument("tenant_id")
+@click.argument("prefix")
+def tenant_revoke_key(tenant_id: str, prefix: str) -> None:
+    """Revoke a tenant's API key, named by its first 10 characters (after rotating it)."""
+    count = revoke_key(services().engine, tenant_id, prefix)
+    click.echo(f"revoked {count} key(s) of {tenant_id} starting {prefix[:10]}")
 
 
 @tenant_group.command("list")
@@ -248,6 +258,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(user_group)
     app.cli.add_command(ledger_group)
     app.cli.add_command(chain_group)
+    cli_ops.init_app(app)
     for command in app.cli.commands.values():
         _report_errors_cleanly(command)
 

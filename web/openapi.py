@@ -30,7 +30,14 @@ def openapi_document(server_url: str) -> dict[str, Any]:
         },
         "servers": [{"url": server_url}],
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer"},
+                "metricsToken": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "EVIDENCE_METRICS_TOKEN (GET /metrics only)",
+                },
+            },
             "schemas": {
                 "Error": {
                     "type": "object",
@@ -351,10 +358,10 @@ def openapi_document(server_url: str) -> dict[str, Any]:
 
 def _module_paths() -> dict[str, Any]:
     """The paths that the other API modules declare beside their routes."""
-    from web import envelopes_api, reports_api, verify_page, webhooks_api
+    from web import envelopes_api, metrics, reports_api, verify_page, webhooks_api
 
     paths: dict[str, Any] = {}
-    for module in (reports_api, verify_page, envelopes_api, webhooks_api):
+    for module in (reports_api, verify_page, envelopes_api, webhooks_api, metrics):
         paths.update(module.OPENAPI_PATHS)
     return paths
 

@@ -81,6 +81,7 @@ NETWORKS = {
     131277322940537: "eth-tester (in process)",
 }
 DEV_KEY_WARNING = "development key, local chain only"
+CHAIN_AHEAD = "chain_ahead_of_log"
 
 
 class StatusListener(Protocol):
@@ -775,7 +776,8 @@ class Anchorer:
             self.alarm(
                 "tree_size_not_increasing",
                 f"the chain already holds a larger tree size {revert.latest_size} for this log "
-                f"than our latest checkpoint {tree_size}",
+                f"than our latest checkpoint {tree_size}: entries the chain vouches for are "
+                "missing from the log (restored from an older backup?); see docs/operations.md",
                 {"tree_size": tree_size, "chain_latest_size": revert.latest_size},
             )
             return None
@@ -1052,12 +1054,48 @@ class Anchorer:
             covering = self.records.covering(cp.tree_size)
             if covering is not None:
                 return covering
+            for alarm in self.records.alarms():
+                if (
+                    alarm["details"].get("tree_size") == cp.tree_size
+                    or alarm["kind"] == CHAIN_AHEAD
+                ):
+                    raise ChainError(
+                        f"tree size {cp.tree_size} cannot be anchored: alarm {alarm['id']} "
+                        f"{alarm['kind']}: {alarm['message']}",
+                        details={"tree_size": cp.tree_size, "alarm": alarm},
+                    )
             if time.monotonic() > deadline:
                 raise ChainError(
                     f"tree size {cp.tree_size} was not anchored within {timeout:.0f} s",
                     details={"tree_size": cp.tree_size},
                 )
             time.sleep(poll)
+
+    def check_against_chain(self) -> dict[str, Any] | None:
+        """Raise (and return) an alarm when the chain holds a checkpoint of this log larger than
+        the log itself: entries acknowledged before that checkpoint are missing here, as after
+        a restore from a backup older than the last anchor. None when the chain is not ahead.
+
+        Raises ChainError when the chain cannot be reached.
+        """
+        chain_size, chain_root = self.chain.latest(self.contract, self.log_id)
+        ours = self.ledger.tree_size()
+        if chain_size <= ours:
+            return None
+        details = {
+            "tree_size": chain_size,
+            "log_tree_size": ours,
+            "chain_root": chain_root.hex(),
+            "contract": self.contract,
+        }
+        message = (
+            f"the chain holds a checkpoint of this log at tree size {chain_size}, but the log "
+            f"has only {ours} entries: the {chain_size - ours} entries after it were acknowledged "
+            "and anchored, then lost (restored from an older backup?); their proofs cannot be "
+            "served and the log's next checkpoints will not be consistent with the anchored one"
+        )
+        self.alarm(CHAIN_AHEAD, message, details)
+        return {"kind": CHAIN_AHEAD, "message": message, "details": details}
 
     # -- status -----------------------------------------------------------------------------
 
