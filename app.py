@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from flask.logging import default_handler
 
+from evidence_chain import redact
 from evidence_chain.config import Settings, load_settings
 from runtime.services import Services
 
@@ -36,6 +38,10 @@ def create_app(
     # The scheduler's own per-run lines every few seconds drown the service's log.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Every line through the root's handlers (the app's, werkzeug's, the libraries') and
+    # Flask's own handler: signer-link tokens, API keys and URL credentials never reach a log.
+    redact.install_on_loggers(logging.getLogger())
+    redact.install([default_handler])
 
     from web import (
         api,
