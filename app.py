@@ -49,6 +49,7 @@ def create_app(
         context,
         envelopes_api,
         errors,
+        keys_api,
         reports_api,
         signer_page,
         signing_api,
@@ -65,5 +66,6 @@ def create_app(
     envelopes_api.init_app(app)
     signer_page.init_app(app)
     webhooks_api.init_app(app)
+    keys_api.init_app(app)
     cli.init_app(app)  # last: it also makes every registered command report errors cleanly
     return app
