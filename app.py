@@ -50,6 +50,7 @@ def create_app(
         envelopes_api,
         errors,
         keys_api,
+        limits,
         reports_api,
         signer_page,
         signing_api,
@@ -67,5 +68,6 @@ def create_app(
     signer_page.init_app(app)
     webhooks_api.init_app(app)
     keys_api.init_app(app)
+    limits.init_app(app, settings)  # after every route: it puts each one in its group
     cli.init_app(app)  # last: it also makes every registered command report errors cleanly
     return app

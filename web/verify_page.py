@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, render_template, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -33,8 +33,10 @@ from reports.verification import (
     verify_upload,
 )
 from verifier_web import content_security_policy, verifier_html
+from web.auth import authenticate_key
 from web.context import services
 from web.errors import status_of
+from web.limits import bearer
 
 bp = Blueprint(
     "verify",
@@ -173,7 +175,12 @@ def _chain() -> ChainReader | None:
 
 
 def _limit() -> int:
-    return int(services().signing.max_document_bytes)
+    """The largest upload: EVIDENCE_MAX_DOCUMENT_BYTES for a tenant's request (an API key was
+    sent and accepted), the smaller EVIDENCE_MAX_PUBLIC_UPLOAD_BYTES for anyone else."""
+    authenticated = services().signing.max_document_bytes
+    if g.get("tenant") is not None:
+        return int(authenticated)
+    return int(min(authenticated, services().settings.max_public_upload_bytes))
 
 
 def _too_large(limit: int) -> PayloadTooLargeError:
@@ -349,6 +356,9 @@ def verify_api() -> Response:
     fmt = request.args.get("format") or "json"
     if fmt not in ("json", "pdf"):
         raise ValidationError("format is json or pdf", details={"field": "format"})
+    key = bearer()
+    if key is not None:  # a tenant's request: its key must be right; then the larger limit
+        g.tenant = authenticate_key(key)
     result = _verify_upload(_upload(allow_raw=True))
     if fmt == "pdf":
         return _pdf_response(result.to_json())
