@@ -239,3 +239,39 @@ def test_openapi_documents_429_on_every_operation(make_app: Any) -> None:
             assert "Retry-After" in responses["429"]["headers"]
             if method == "post":
                 assert "413" in responses, (method, path)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _redis_up(), reason="no Redis at 127.0.0.1:6379")
+def test_under_gunicorn(tmp_path: Any, database_url: str) -> None:
+    """The real server, two workers counting in Redis: the fourth verification from one address
+    is a 429 whichever worker takes it; an oversized public upload is a 413 at once."""
+    import requests
+
+    from tests.service import Service, service_env
+
+    home = tmp_path / "instance"
+    home.mkdir()
+    env = service_env(
+        home,
+        database_url,
+        EVIDENCE_RATE_LIMITS="true",
+        EVIDENCE_RATE_LIMIT_VERIFY="3/minute",
+        EVIDENCE_RATE_LIMIT_STORAGE="redis://127.0.0.1:6379",
+        EVIDENCE_MAX_PUBLIC_UPLOAD_BYTES="1000000",
+    )
+    svc = Service(home=home, env=env)
+    svc.start()
+    try:
+        big = requests.post(f"{svc.url}/api/v1/verify", data=b"x" * 5_000_000, timeout=30)
+        assert big.status_code == 413
+        assert big.json()["error"]["details"]["limit"] == 1_000_000
+        answers = [
+            requests.post(f"{svc.url}/api/v1/verify", data=JUNK, timeout=10) for _ in range(3)
+        ]
+        assert [a.status_code for a in answers] == [415, 415, 429]  # the 413 counted too
+        limited = answers[-1]
+        assert int(limited.headers["Retry-After"]) >= 1
+        assert limited.json()["error"]["code"] == "rate_limited"
+    finally:
+        svc.stop()
