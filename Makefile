@@ -9,7 +9,7 @@ export EVIDENCE_HOME PORT
 
 # Debian packages the product and its tests use (PDF tools, CJK seal font, QR decoding,
 # Chromium for the browser tests of the signer and verify pages).
-APT_PACKAGES := poppler-utils libnss3-tools fonts-arphic-uming zbar-tools chromium chromium-driver
+APT_PACKAGES := poppler-utils libnss3-tools fonts-arphic-uming zbar-tools chromium chromium-driver redis-server
 APT_STAMP := $(VENV)/.apt-installed
 
 .PHONY: run test lint typecheck pytest bench contracts deps clean-instance help

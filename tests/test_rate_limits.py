@@ -182,17 +182,42 @@ def test_forwarded_for_is_trusted_only_when_configured(make_app: Any) -> None:
     assert proxied.post("/tsa", data=b"x", headers=other, environ_base=A).status_code != 429
 
 
-def _redis_up() -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
-    except OSError:
-        return False
-    return True
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    """A Redis server of the tests' own (Debian's redis-server, installed by `make deps`), on a
+    free port, keeping nothing on disk."""
+    import shutil
+    import subprocess
+    import time
+
+    from tests.service import free_port
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed (make deps installs it)")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                raise RuntimeError("redis-server did not start") from None
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
 
 
-@pytest.mark.skipif(not _redis_up(), reason="no Redis at 127.0.0.1:6379")
-def test_redis_shares_the_count_between_workers(make_app: Any) -> None:
-    options = {"rate_limit_tsa": "3/minute", "rate_limit_storage": "redis://127.0.0.1:6379"}
+def test_redis_shares_the_count_between_workers(make_app: Any, redis_url: str) -> None:
+    options = {"rate_limit_tsa": "3/minute", "rate_limit_storage": redis_url}
     first = make_app(**options).test_client()  # two apps: two workers of one instance
     second = make_app(**options).test_client()
     headers = {"Content-Type": "application/timestamp-query"}
@@ -242,8 +267,7 @@ def test_openapi_documents_429_on_every_operation(make_app: Any) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not _redis_up(), reason="no Redis at 127.0.0.1:6379")
-def test_under_gunicorn(tmp_path: Any, database_url: str) -> None:
+def test_under_gunicorn(tmp_path: Any, database_url: str, redis_url: str) -> None:
     """The real server, two workers counting in Redis: the fourth verification from one address
     is a 429 whichever worker takes it; an oversized public upload is a 413 at once."""
     import requests
@@ -257,7 +281,7 @@ def test_under_gunicorn(tmp_path: Any, database_url: str) -> None:
         database_url,
         EVIDENCE_RATE_LIMITS="true",
         EVIDENCE_RATE_LIMIT_VERIFY="3/minute",
-        EVIDENCE_RATE_LIMIT_STORAGE="redis://127.0.0.1:6379",
+        EVIDENCE_RATE_LIMIT_STORAGE=redis_url,
         EVIDENCE_MAX_PUBLIC_UPLOAD_BYTES="1000000",
     )
     svc = Service(home=home, env=env)
