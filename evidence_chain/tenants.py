@@ -35,6 +35,7 @@ API_KEY = ApiKey.__table__  # type: ignore[attr-defined]
 KEY_PREFIX = "stk_"
 PREFIX_LENGTH = 10
 MAX_KEY_NAME = 100
+TOUCH_WAIT_MS = 50
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 """``last_used_at`` is written at most once per key in this interval: a write on every request
 would take SQLite's write lock (shared with the evidence log's appends) for every API call."""
@@ -134,7 +135,7 @@ def create_tenant(engine: Engine, name: str) -> tuple[TenantRef, str]:
             .returning(TENANT.c.id)
         ).scalar_one()
         key = _new_key(conn, tenant_id, now)
-    return TenantRef(int(tenant_id), public_id, name), key
+    return TenantRef(int(tenant_id), public_id, name, key[:PREFIX_LENGTH]), key
 
 
 def add_key(engine: Engine, public_id: str, name: str | None = None) -> str:
@@ -211,23 +212,39 @@ def authenticate(engine: Engine, key: str) -> TenantRef:
 
 
 def _touch(engine: Engine, key_id: int, now: datetime) -> None:
-    """Record a use of the key; the condition makes concurrent workers write it once."""
+    """Record a use of the key, never making the request wait for a writer.
+
+    The condition makes concurrent workers write it once. The write waits at most
+    :data:`TOUCH_WAIT_MS` for a lock (SQLite's write lock, a PostgreSQL row lock): when the
+    database is busy the use is not recorded now, and the key's next request tries again.
+    """
     try:
-        with engine.begin() as conn:
-            conn.execute(
-                update(API_KEY)
-                .where(
-                    API_KEY.c.id == key_id,
-                    or_(
-                        API_KEY.c.last_used_at.is_(None),
-                        API_KEY.c.last_used_at < now - LAST_USED_RESOLUTION,
-                    ),
-                )
-                .values(last_used_at=now)
-            )
+        with engine.connect() as conn:
+            sqlite = engine.dialect.name == "sqlite"
+            raw = conn.connection.dbapi_connection if sqlite else None
+            if raw is not None:  # before BEGIN IMMEDIATE, which would wait the full timeout
+                raw.execute(f"PRAGMA busy_timeout={TOUCH_WAIT_MS}")
+            try:
+                with conn.begin():
+                    if not sqlite:
+                        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{TOUCH_WAIT_MS}ms'")
+                    conn.execute(
+                        update(API_KEY)
+                        .where(
+                            API_KEY.c.id == key_id,
+                            or_(
+                                API_KEY.c.last_used_at.is_(None),
+                                API_KEY.c.last_used_at < now - LAST_USED_RESOLUTION,
+                            ),
+                        )
+                        .values(last_used_at=now)
+                    )
+            finally:
+                if raw is not None:
+                    raw.execute(f"PRAGMA busy_timeout={db.SQLITE_BUSY_TIMEOUT_MS}")
     except SQLAlchemyError as exc:
         # Bookkeeping only: a busy database must not turn a valid request into an error.
-        log.warning("could not record the use of API key #%d: %s", key_id, exc)
+        log.info("use of API key #%d not recorded now (database busy): %s", key_id, exc)
 
 
 def list_keys(engine: Engine, tenant_id: int) -> list[KeyInfo]:

@@ -139,3 +139,31 @@ def test_openapi_documents_the_key_endpoints(client: Any) -> None:
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert set(paths["/api/v1/keys"]) == {"get", "post"}
     assert "409" in paths["/api/v1/keys/{prefix}"]["delete"]["responses"]
+
+
+def test_recording_a_use_never_waits_for_a_writer(client: Any, instance: Any, tenant: Any) -> None:
+    """A key's first request while another transaction holds the write lock is served at once;
+    its use is recorded by a later request."""
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    _ref, key = tenant
+    answered: dict[str, Any] = {}
+
+    def ask() -> None:
+        started = time.perf_counter()
+        answered["status"] = client.get("/api/v1/keys", headers=_bearer(key)).status_code
+        answered["seconds"] = time.perf_counter() - started
+
+    with instance.engine.begin() as writer:  # BEGIN IMMEDIATE on SQLite: the write lock
+        writer.execute(text("UPDATE log_state SET tree_size = tree_size WHERE id = 1"))
+        asker = threading.Thread(target=ask)
+        asker.start()
+        asker.join(timeout=10)
+        assert not asker.is_alive(), "the request waited for the writer's transaction"
+    assert answered["status"] == 200
+    assert answered["seconds"] < 5
+    listed = client.get("/api/v1/keys", headers=_bearer(key)).get_json()["keys"][0]
+    assert listed["last_used_at"] is not None
