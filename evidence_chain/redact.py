@@ -58,36 +58,56 @@ _PARAM = re.compile(
     r"([?&;](?:" + "|".join(re.escape(p) for p in _SECRET_PARAMS) + r")=)([^&;#\s\"']*)",
     re.IGNORECASE,
 )
-# user:password@ (or a bare token@) in any scheme://authority.
-_USERINFO = re.compile(r"([a-z][a-z0-9+.\-]*://)([^/@\s\"']+)@", re.IGNORECASE)
-# A provider key as a path segment of an absolute URL: ``/v2/<key>``, ``/v3/<key>`` (Infura,
-# Alchemy and alike) or any long segment mixing letters and digits right after the host
-# (QuickNode-style ``https://name.example/<key>/``).
-_VERSIONED_KEY = re.compile(r"(://[^/\s\"']+(?:/[^/\s\"'?#]+)*?/v\d+/)([A-Za-z0-9_\-]{16,})")
-_HOST_KEY = re.compile(
-    r"(://[^/\s\"']+/)(?=[A-Za-z0-9_\-]*[0-9])(?=[A-Za-z0-9_\-]*[A-Za-z])([A-Za-z0-9_\-]{24,})(?=[/?#\s\"']|$)"
-)
+# Absolute URLs are found with a bounded, linear pattern and taken apart by
+# :func:`_redact_url` (no backtracking over a long line): the user and password of the
+# authority; a provider key as a path segment (``/v2/<key>``, ``/v3/<key>`` of Infura, Alchemy
+# and alike; a long key right after the host, QuickNode-style); any segment that looks like a
+# random token (20+ characters mixing upper case, lower case and digits, as in webhook URLs
+# ``…/services/T0/B0/<token>``). Hex hashes and UUIDs (one case only) are left alone.
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]{0,20}://[^\s\"'<>]{1,4096}")
+_SEGMENT = re.compile(r"[A-Za-z0-9_\-]+")
+_VERSION = re.compile(r"v[0-9]{1,3}")
 # The service's own secrets, wherever they appear.
 _API_KEY = re.compile(r"\b(stk_)[A-Za-z0-9_\-]{8,}")
 _WEBHOOK_SECRET = re.compile(r"\b(whsec_)[A-Za-z0-9_\-]{8,}")
-_BEARER = re.compile(r"(\bBearer\s+)([A-Za-z0-9_\-.~+/=]{8,})", re.IGNORECASE)
+_BEARER = re.compile(r"(\bBearer[ \t]{1,16})([A-Za-z0-9_\-.~+/=]{8,})", re.IGNORECASE)
 
-_RULES: tuple[re.Pattern[str], ...] = (
-    _ROUTE,
-    _PARAM,
-    _USERINFO,
-    _VERSIONED_KEY,
-    _HOST_KEY,
-    _API_KEY,
-    _WEBHOOK_SECRET,
-    _BEARER,
-)
+_RULES: tuple[re.Pattern[str], ...] = (_ROUTE, _PARAM, _API_KEY, _WEBHOOK_SECRET, _BEARER)
+
+
+def _token_like(segment: str, previous: str, index: int) -> bool:
+    if not _SEGMENT.fullmatch(segment):
+        return False
+    if _VERSION.fullmatch(previous) and len(segment) >= 16:
+        return True
+    has_digit = any(c.isdigit() for c in segment)
+    has_upper = any(c.isupper() for c in segment)
+    has_lower = any(c.islower() for c in segment)
+    if index == 1 and len(segment) >= 24 and has_digit and (has_upper or has_lower):
+        return True
+    return len(segment) >= 20 and has_digit and has_upper and has_lower
+
+
+def _redact_url(match: re.Match[str]) -> str:
+    url = match.group(0)
+    scheme, _, rest = url.partition("://")
+    cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority, tail = rest[:cut], rest[cut:]
+    if "@" in authority:
+        authority = MASK + "@" + authority.rpartition("@")[2]
+    path_end = min((i for i in (tail.find(c) for c in "?#") if i >= 0), default=len(tail))
+    segments = tail[:path_end].split("/")
+    for i in range(1, len(segments)):
+        if _token_like(segments[i], segments[i - 1], i):
+            segments[i] = MASK
+    return f"{scheme}://{authority}{'/'.join(segments)}{tail[path_end:]}"
 
 
 def redact(text: str) -> str:
     """``text`` with every secret this module knows replaced by ``[redacted]``."""
     if not text:
         return text
+    text = _URL.sub(_redact_url, text)
     for rule in _RULES:
         text = rule.sub(lambda m: m.group(1) + MASK, text)
     return text

@@ -38,6 +38,11 @@ from tests.service import Service, service_env
             "quik",
         ),
         ("hook https://hooks.example/in?secret=whk-s3cr3t", "whk-s3cr3t", "hooks.example"),
+        (
+            "POST https://hooks.example/services/T01/B02/aB3dE5gH7jK9mN1pQ3sT5vX7",
+            "aB3dE5gH7jK9mN1pQ3sT5vX7",
+            "/services/T01/B02/",
+        ),
         ("key stk_AbCdEfGhIjKlMnOp used", "AbCdEfGhIjKlMnOp", "stk_"),
         ("secret whsec_QrStUvWxYz012345 set", "QrStUvWxYz012345", "whsec_"),
         ("Authorization: Bearer abcdefgh12345678", "abcdefgh12345678", "Authorization"),
@@ -55,6 +60,8 @@ def test_redact_leaves_ordinary_lines_alone() -> None:
         '"GET /api/v1/events/ev_0123456789abcdef HTTP/1.1" 200',
         '"POST /api/v1/documents/sign HTTP/1.1" 200',
         "GET /verify?document=" + "ab" * 32,
+        "https://sealtrail.example/verify?document=" + "ab" * 32,
+        "https://sealtrail.example/api/v1/events/0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b",
         "tree size 12 anchored at block 9",
     ):
         assert redact(line) == line
