@@ -227,6 +227,23 @@ def test_redis_shares_the_count_between_workers(make_app: Any, redis_url: str) -
     assert_limited(second.post("/tsa", data=b"x", headers=headers, environ_base=A))
 
 
+def test_an_unreachable_redis_falls_back_to_memory(make_app: Any) -> None:
+    """No 500 when Redis is down: each worker counts in its memory instead."""
+    from tests.service import free_port
+
+    app = make_app(
+        rate_limit_storage=f"redis://127.0.0.1:{free_port()}",
+        rate_limit_auth_failures="1/minute",
+        rate_limit_verify="1/minute",
+    )
+    client = app.test_client()
+    wrong = {"Authorization": "Bearer stk_wrong"}
+    assert client.get("/api/v1/keys", headers=wrong, environ_base=A).status_code == 401
+    assert_limited(client.get("/api/v1/keys", headers=wrong, environ_base=A))
+    assert client.post("/api/v1/verify", data=JUNK, environ_base=B).status_code == 415
+    assert_limited(client.post("/api/v1/verify", data=JUNK, environ_base=B))
+
+
 def test_memory_counts_per_app(make_app: Any) -> None:
     options = {"rate_limit_tsa": "1/minute"}
     first = make_app(**options).test_client()

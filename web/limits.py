@@ -28,6 +28,7 @@ memory and says so in the log, rather than refusing every request.
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from collections.abc import Callable
@@ -44,6 +45,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from evidence_chain.config import Settings
 from evidence_chain.errors import ConfigurationError
 from web.errors import envelope
+
+log = logging.getLogger(__name__)
 
 EXTENSION = "sealtrail.limits"
 EXEMPT = frozenset({"api.healthz"})
@@ -114,8 +117,14 @@ class RateLimits:
         strategy = self.limiter.limiter
         address = client_address()
         for item in self.auth_failures:
-            if not strategy.test(item, "auth-failures", address):
-                reset, _remaining = strategy.get_window_stats(item, "auth-failures", address)
+            try:
+                allowed = strategy.test(item, "auth-failures", address)
+                if not allowed:
+                    reset, _remaining = strategy.get_window_stats(item, "auth-failures", address)
+            except Exception as exc:  # storage down: let the request through, as the limiter does
+                log.warning("rate limit storage unreachable (%s); not counting wrong keys", exc)
+                return
+            if not allowed:
                 raise TooManyFailures(_seconds_until(reset), self.auth_failures_text)
 
     def record_auth_failure(self) -> None:
@@ -123,8 +132,11 @@ class RateLimits:
         if not self.enabled:
             return
         strategy = self.limiter.limiter
-        for item in self.auth_failures:
-            strategy.hit(item, "auth-failures", client_address())
+        try:
+            for item in self.auth_failures:
+                strategy.hit(item, "auth-failures", client_address())
+        except Exception as exc:  # storage down: the 401 stands, uncounted
+            log.warning("rate limit storage unreachable (%s); not counting wrong keys", exc)
 
 
 def _seconds_until(reset: float) -> int:
