@@ -8,8 +8,9 @@ PORT ?= 8000
 export EVIDENCE_HOME PORT
 
 # Debian packages the product and its tests use (PDF tools, CJK seal font, QR decoding,
-# Chromium for the browser tests of the signer and verify pages; jq and curl for the README).
-APT_PACKAGES := poppler-utils libnss3-tools fonts-arphic-uming zbar-tools chromium chromium-driver jq curl
+# Chromium for the browser tests of the signer and verify pages; jq and curl for the README;
+# a Redis server for the shared rate-limit counts' tests).
+APT_PACKAGES := poppler-utils libnss3-tools fonts-arphic-uming zbar-tools chromium chromium-driver jq curl redis-server
 APT_STAMP := $(VENV)/.apt-installed
 
 .PHONY: run test lint typecheck pytest bench contracts deps translations clean-instance help

@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask
+from flask.logging import default_handler
 
+from evidence_chain import redact
 from evidence_chain.config import Settings, load_settings
 from runtime.services import Services
 
@@ -36,6 +38,10 @@ def create_app(
     # The scheduler's own per-run lines every few seconds drown the service's log.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Every line through the root's handlers (the app's, werkzeug's, the libraries') and
+    # Flask's own handler: signer-link tokens, API keys and URL credentials never reach a log.
+    redact.install_on_loggers(logging.getLogger())
+    redact.install([default_handler])
 
     from web import (
         api,
@@ -45,6 +51,8 @@ def create_app(
         context,
         envelopes_api,
         errors,
+        keys_api,
+        limits,
         metrics,
         reports_api,
         signer_page,
@@ -65,5 +73,7 @@ def create_app(
     console_auth.init_app(app)
     console_pages.init_app(app)
     metrics.init_app(app)
+    keys_api.init_app(app)
+    limits.init_app(app, settings)  # after every route: it puts each one in its group
     cli.init_app(app)  # last: it also makes every registered command report errors cleanly
     return app

@@ -9,6 +9,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from gunicorn.glogging import Logger
+
+from evidence_chain.redact import install_on_loggers
+
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 threads = int(os.environ.get("WEB_THREADS", "4"))
@@ -17,6 +21,19 @@ timeout = 120
 graceful_timeout = 20
 accesslog = "-"
 errorlog = "-"
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger with signer-link tokens, keys and URL credentials redacted from every
+    access and error line (the request line, the referer, tracebacks)."""
+
+    def setup(self, cfg: Any) -> None:
+        """Set up the handlers as gunicorn does, then filter each of them."""
+        super().setup(cfg)
+        install_on_loggers(self.error_log, self.access_log)
+
+
+logger_class = RedactingLogger
 
 _local_chain: Any = None
 

@@ -15,6 +15,15 @@ from typing import Any
 from evidence_chain.errors import ConfigurationError
 
 MIB = 1024 * 1024
+DEFAULT_RATE_LIMITS = {
+    "api": "1200/minute",
+    "verify": "30/minute;300/hour",
+    "tsa": "60/minute",
+    "signer": "30/minute",
+    "public": "300/minute",
+    "auth_failures": "10/minute;100/hour",
+}
+"""Per API key (``api``) or per client address (the others); see ``web/limits.py``."""
 
 
 def _env_int(env: Mapping[str, Any], name: str, default: int) -> int:
@@ -49,6 +58,11 @@ def _env_bool(env: Mapping[str, Any], name: str, default: bool) -> bool:
     if value in {"0", "false", "no", "off"}:
         return False
     raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+
+
+def _rate_limit(env: Mapping[str, Any], group: str) -> str:
+    raw = env.get(f"EVIDENCE_RATE_LIMIT_{group.upper()}")
+    return str(raw).strip() if raw else DEFAULT_RATE_LIMITS[group]
 
 
 def normalize_database_url(url: str) -> str:
@@ -94,6 +108,16 @@ class Settings:
     smtp_starttls: bool = False
     smtp_timeout: float = 15.0
     webhook_allow_private: bool = False
+    rate_limits_enabled: bool = True
+    rate_limit_storage: str = field(default="memory://", repr=False)
+    rate_limit_api: str = DEFAULT_RATE_LIMITS["api"]
+    rate_limit_verify: str = DEFAULT_RATE_LIMITS["verify"]
+    rate_limit_tsa: str = DEFAULT_RATE_LIMITS["tsa"]
+    rate_limit_signer: str = DEFAULT_RATE_LIMITS["signer"]
+    rate_limit_public: str = DEFAULT_RATE_LIMITS["public"]
+    rate_limit_auth_failures: str = DEFAULT_RATE_LIMITS["auth_failures"]
+    trusted_proxies: int = 0
+    max_public_upload_bytes: int = 10 * MIB
     session_key: str | None = field(default=None, repr=False)
     master_key: str | None = field(default=None, repr=False)
     metrics_token: str | None = field(default=None, repr=False)
@@ -203,4 +227,14 @@ def load_settings(env: Mapping[str, Any] | None = None) -> Settings:
         smtp_starttls=_env_bool(source, "EVIDENCE_SMTP_STARTTLS", False),
         smtp_timeout=_env_float(source, "EVIDENCE_SMTP_TIMEOUT", 15.0),
         webhook_allow_private=_env_bool(source, "EVIDENCE_WEBHOOK_ALLOW_PRIVATE", False),
+        rate_limits_enabled=_env_bool(source, "EVIDENCE_RATE_LIMITS", True),
+        rate_limit_storage=str(source.get("EVIDENCE_RATE_LIMIT_STORAGE") or "memory://"),
+        rate_limit_api=_rate_limit(source, "api"),
+        rate_limit_verify=_rate_limit(source, "verify"),
+        rate_limit_tsa=_rate_limit(source, "tsa"),
+        rate_limit_signer=_rate_limit(source, "signer"),
+        rate_limit_public=_rate_limit(source, "public"),
+        rate_limit_auth_failures=_rate_limit(source, "auth_failures"),
+        trusted_proxies=_env_int(source, "EVIDENCE_TRUSTED_PROXIES", 0),
+        max_public_upload_bytes=_env_int(source, "EVIDENCE_MAX_PUBLIC_UPLOAD_BYTES", 10 * MIB),
     )

@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 from evidence_chain.private_files import FILE_MODE, make_private_dir
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_BUSY_TIMEOUT_MS = 30000
+"""How long a SQLite statement waits for a lock before 'database is locked'."""
 READ_ONLY = "sealtrail_read_only"
 """Execution option of a connection whose transactions only read (see :func:`reading`)."""
 
@@ -44,7 +46,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cur.close()
 
         @event.listens_for(engine, "begin")

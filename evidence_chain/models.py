@@ -35,8 +35,10 @@ class ApiKey(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     tenant_id: int = Field(foreign_key="tenant.id", index=True)
     key_hash: bytes = Field(sa_column=Column(LargeBinary(32), nullable=False, unique=True))
-    prefix: str = Field(max_length=16)
+    prefix: str = Field(max_length=16, index=True)
+    name: str | None = Field(default=None, max_length=100)
     created_at: datetime
+    last_used_at: datetime | None = None
     revoked_at: datetime | None = None
 
 

@@ -49,6 +49,9 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
             "EVIDENCE_SCHEDULER": "false",
             "EVIDENCE_LOG_ORIGIN": "sealtrail.test/log",
             "EVIDENCE_ANCHORING": "false",
+            # Tests that are not about rate limits make many requests from one address; the
+            # limit tests (tests/test_rate_limits.py) turn them on with low limits.
+            "EVIDENCE_RATE_LIMITS": "false",
         }
     )
 

@@ -115,6 +115,7 @@ def service_env(home: Path, database_url: str, **extra: str) -> dict[str, Any]:
             "EVIDENCE_CHECKPOINT_INTERVAL": "0.5",
             "WEB_CONCURRENCY": "2",
             "EVIDENCE_ANCHORING": "false",
+            "EVIDENCE_RATE_LIMITS": "false",  # on, with low limits, in the tests about limits
             **extra,
         }
     )

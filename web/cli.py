@@ -16,7 +16,14 @@ from evidence_chain.anchoring import localchain
 from evidence_chain.anchoring.service import Anchorer
 from evidence_chain.errors import ConfigurationError, EvidenceError
 from evidence_chain.private_files import restrict_umask
-from evidence_chain.tenants import add_key, create_tenant, list_tenants, revoke_key
+from evidence_chain.tenants import (
+    KeyInfo,
+    add_key,
+    create_tenant,
+    list_keys_of,
+    list_tenants,
+    revoke_key,
+)
 from people.roles import ROLES
 from runtime.services import submitter
 from runtime.setup import initialise
@@ -94,18 +101,43 @@ def user_link(email: str) -> None:
 
 @tenant_group.command("add-key")
 @click.argument("tenant_id")
-def tenant_add_key(tenant_id: str) -> None:
+@click.option("--name", default=None, help="A label for the key (who or what uses it).")
+def tenant_add_key(tenant_id: str, name: str | None) -> None:
     """Issue an additional API key for a tenant (key rotation); printed as the last line."""
-    click.echo(add_key(services().engine, tenant_id))
+    click.echo(add_key(services().engine, tenant_id, name))
+
+
+def _when(value: object) -> str:
+    return value.isoformat(timespec="seconds") if hasattr(value, "isoformat") else "-"
+
+
+def _key_line(key: KeyInfo) -> str:
+    state = "active" if key.active else f"revoked {_when(key.revoked_at)}"
+    return (
+        f"{key.prefix}\t{key.name or '-'}\tcreated {_when(key.created_at)}\t"
+        f"last used {_when(key.last_used_at) if key.last_used_at else 'never'}\t{state}"
+    )
+
+
+@tenant_group.command("keys")
+@click.argument("tenant_id")
+def tenant_keys(tenant_id: str) -> None:
+    """List a tenant's API keys: prefix, name, created, last used, active or revoked."""
+    for key in list_keys_of(services().engine, tenant_id):
+        click.echo(_key_line(key))
 
 
 @tenant_group.command("revoke-key")
-@click.argument("tenant_id")
 @click.argument("prefix")
-def tenant_revoke_key(tenant_id: str, prefix: str) -> None:
-    """Revoke a tenant's API key, named by its first 10 characters (after rotating it)."""
-    count = revoke_key(services().engine, tenant_id, prefix)
-    click.echo(f"revoked {count} key(s) of {tenant_id} starting {prefix[:10]}")
+@click.option(
+    "--allow-last",
+    is_flag=True,
+    help="Revoke it even if it is the tenant's last active key (the tenant loses API access).",
+)
+def tenant_revoke_key(prefix: str, allow_last: bool) -> None:
+    """Revoke the API key with this prefix: from the next request on it is refused (401)."""
+    key, tenant = revoke_key(services().engine, prefix, allow_last=allow_last)
+    click.echo(f"tenant {tenant}: {_key_line(key)}")
 
 
 @tenant_group.command("list")

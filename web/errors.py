@@ -80,7 +80,11 @@ def init_app(app: Flask) -> None:
         status = status_of(exc)
         if status >= 500:
             log.error("%s: %s %s", exc.code, exc.message, exc.details)
-        return envelope(status, exc.code, exc.message, exc.details)
+        response = envelope(status, exc.code, exc.message, exc.details)
+        wait = exc.details.get("retry_after")
+        if status == 429 and isinstance(wait, int) and wait > 0:
+            response.headers["Retry-After"] = str(wait)
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:

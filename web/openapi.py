@@ -9,13 +9,41 @@ from __future__ import annotations
 
 from typing import Any
 
-from web.openapi_parts import ERRORS, HEX32
+from web.openapi_parts import ERRORS, HEX32, RATE_LIMITED, TOO_LARGE
 from web.openapi_parts import json_response as _json
 from web.openapi_parts import ref as _ref
 
 
 def openapi_document(server_url: str) -> dict[str, Any]:
     """Build the document for a server reachable at ``server_url``."""
+    return with_limits(_document(server_url))
+
+
+def with_limits(doc: dict[str, Any]) -> dict[str, Any]:
+    """Add the answers of the rate limits and the body limits to every operation they apply
+    to: 429 (with Retry-After) to all but ``/healthz``, 413 to every operation with a body."""
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            responses = operation["responses"]
+            if path != "/healthz":
+                own = responses.get("429")
+                responses["429"] = (
+                    {
+                        **own,
+                        "description": f"{own['description']}; or {RATE_LIMITED['description']}",
+                        "headers": RATE_LIMITED["headers"],
+                    }
+                    if own
+                    else RATE_LIMITED
+                )
+            if "requestBody" in operation or method in ("post", "put", "patch"):
+                responses.setdefault("413", TOO_LARGE)
+    return doc
+
+
+def _document(server_url: str) -> dict[str, Any]:
     tree_size = {"name": "tree_size", "in": "query", "schema": {"type": "integer", "minimum": 1}}
     return {
         "openapi": "3.1.0",
@@ -358,10 +386,10 @@ def openapi_document(server_url: str) -> dict[str, Any]:
 
 def _module_paths() -> dict[str, Any]:
     """The paths that the other API modules declare beside their routes."""
-    from web import envelopes_api, metrics, reports_api, verify_page, webhooks_api
+    from web import envelopes_api, keys_api, metrics, reports_api, verify_page, webhooks_api
 
     paths: dict[str, Any] = {}
-    for module in (reports_api, verify_page, envelopes_api, webhooks_api, metrics):
+    for module in (reports_api, verify_page, envelopes_api, webhooks_api, keys_api, metrics):
         paths.update(module.OPENAPI_PATHS)
     return paths
 

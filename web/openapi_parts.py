@@ -22,3 +22,23 @@ ERRORS = {
     "401": json_response(ref("Error"), "Missing or unknown API key"),
     "404": json_response(ref("Error"), "Not found (or another tenant's)"),
 }
+
+RATE_LIMITED = {
+    **json_response(
+        ref("Error"),
+        "`rate_limited`: too many requests from this address (public endpoints, wrong API keys) "
+        "or with this API key; retry after the seconds in `Retry-After`",
+    ),
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again",
+            "schema": {"type": "integer", "minimum": 1},
+        }
+    },
+}
+TOO_LARGE = json_response(
+    ref("Error"),
+    "`payload_too_large`: the body is over its limit (EVIDENCE_MAX_BODY_BYTES for JSON, "
+    "EVIDENCE_MAX_DOCUMENT_BYTES for a tenant's file, EVIDENCE_MAX_PUBLIC_UPLOAD_BYTES for a "
+    "public upload), answered before the body is read",
+)

@@ -4,7 +4,8 @@
 opens what a QR code points at (``?report=<id>``, ``?document=<sha256>``), and shows every
 check with its result. ``POST /api/v1/verify`` answers the same as JSON, or with
 ``?format=pdf`` as a signature verification report PDF. Thin: the checks live in
-:mod:`reports.verification`; uploads are limited to EVIDENCE_MAX_DOCUMENT_BYTES.
+:mod:`reports.verification`; uploads are limited to EVIDENCE_MAX_PUBLIC_UPLOAD_BYTES, or
+EVIDENCE_MAX_DOCUMENT_BYTES for a tenant that sends its API key to ``POST /api/v1/verify``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, render_template, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -33,8 +34,10 @@ from reports.verification import (
     verify_upload,
 )
 from verifier_web import content_security_policy, verifier_html
+from web.auth import authenticate_key
 from web.context import services
 from web.errors import status_of
+from web.limits import bearer
 
 bp = Blueprint(
     "verify",
@@ -52,7 +55,10 @@ OPENAPI_PATHS: dict[str, Any] = {
         "post": {
             "summary": "Verify a signed PDF, a certificate of evidence or an evidence bundle",
             "description": (
-                "No authentication. Send the file as multipart/form-data (field `file`) or as "
+                "No authentication needed: anyone may upload up to "
+                "EVIDENCE_MAX_PUBLIC_UPLOAD_BYTES, counted per address. A tenant that sends its "
+                "API key may upload up to EVIDENCE_MAX_DOCUMENT_BYTES, counted per key; a wrong "
+                "key is a 401. Send the file as multipart/form-data (field `file`) or as "
                 "the raw body. Signed PDFs: every signature and document time-stamp (signer, "
                 "time, intact, valid, trusted against this service's CA) and whether this exact "
                 "file is in the evidence log, under which anchor. Reports and bundles: the "
@@ -60,6 +66,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "with HTTP 200. `?format=pdf` returns a signature verification report PDF."
             ),
             "tags": ["verification"],
+            "security": [{}, {"bearer": []}],
             "parameters": [
                 {
                     "name": "format",
@@ -148,8 +155,16 @@ OPENAPI_PATHS: dict[str, Any] = {
                     "description": "Not a readable PDF or bundle (malformed, encrypted, bomb)",
                     "content": {"application/json": {"schema": _ENVELOPE}},
                 },
+                "401": {
+                    "description": "An API key was sent and it is wrong or revoked",
+                    "content": {"application/json": {"schema": _ENVELOPE}},
+                },
                 "413": {
-                    "description": "Larger than EVIDENCE_MAX_DOCUMENT_BYTES",
+                    "description": (
+                        "Larger than EVIDENCE_MAX_PUBLIC_UPLOAD_BYTES (no API key) or "
+                        "EVIDENCE_MAX_DOCUMENT_BYTES (a tenant's key), answered before the body "
+                        "is read"
+                    ),
                     "content": {"application/json": {"schema": _ENVELOPE}},
                 },
                 "415": {
@@ -173,7 +188,12 @@ def _chain() -> ChainReader | None:
 
 
 def _limit() -> int:
-    return int(services().signing.max_document_bytes)
+    """The largest upload: EVIDENCE_MAX_DOCUMENT_BYTES for a tenant's request (an API key was
+    sent and accepted), the smaller EVIDENCE_MAX_PUBLIC_UPLOAD_BYTES for anyone else."""
+    authenticated = services().signing.max_document_bytes
+    if g.get("tenant") is not None:
+        return int(authenticated)
+    return int(min(authenticated, services().settings.max_public_upload_bytes))
 
 
 def _too_large(limit: int) -> PayloadTooLargeError:
@@ -349,6 +369,9 @@ def verify_api() -> Response:
     fmt = request.args.get("format") or "json"
     if fmt not in ("json", "pdf"):
         raise ValidationError("format is json or pdf", details={"field": "format"})
+    key = bearer()
+    if key is not None:  # a tenant's request: its key must be right; then the larger limit
+        g.tenant = authenticate_key(key)
     result = _verify_upload(_upload(allow_raw=True))
     if fmt == "pdf":
         return _pdf_response(result.to_json())
