@@ -1,14 +1,18 @@
-"""The offline verifier: ``python -m evidence_chain.verify FILE [--rpc URL] [--document PDF]``.
+"""The offline verifier: ``sealtrail-verify FILE [--rpc URL] [--document PDF]
+[--report FILE | --bundle FILE] [--trust ROOT.pem]`` (also ``python -m evidence_chain.verify``).
 
 A court or a notary runs this with nothing but the file and any JSON-RPC endpoint of the
 chain: it imports the core (:mod:`evidence_chain.core.bundle`), web3 to read the anchor
-(``rootAt``, the transaction's receipt and its block) and pyHanko for the report's signature;
-nothing of the service (no Flask, no database, no ``signing``/``reports``/``web`` module). FILE
-is a certificate-of-evidence PDF (its signature is checked, then the embedded bundle) or an
-evidence bundle (JSON).
+(``rootAt``, the transaction's receipt and its block) and pyHanko for the PDF signatures;
+nothing of the service (no Flask, no database, no ``signing``/``reports``/``web`` module), and
+``pip install`` of the project installs it alone (the ``sealtrail-verify`` command). FILE is a
+certificate-of-evidence PDF (its signature is checked, then the embedded bundle), an evidence
+bundle (JSON), or a signed contract (every signature, then, with ``--report``/``--bundle``,
+whether this exact file is a version recorded in that evidence). Every verdict states the
+subject's lifecycle status as its records give it (:mod:`evidence_chain.core.subject`).
 
-Exit status: 0 VERIFIED, 1 FAILED, 2 INCOMPLETE (not anchored yet, or no ``--rpc`` given),
-64 usage error or unreadable input.
+Exit status: 0 VERIFIED, 1 FAILED, 2 INCOMPLETE (not anchored yet, no ``--rpc`` given, or a
+signed contract without its evidence), 64 usage error or unreadable input.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from evidence_chain.core.bundle import (
 )
 from evidence_chain.core.errors import ChainError, ValidationError
 from evidence_chain.core.onchain import ChainBlock, ChainLog, ChainReceipt
+from evidence_chain.core.subject import Lifecycle, bundle_lifecycle, verdict_line
 
 __all__ = [
     "FileVerdict",
@@ -256,20 +261,6 @@ def extract_bundle(pdf: bytes, reader: Any = None) -> bytes:
     )
 
 
-def _load_certs(pems: Sequence[bytes]) -> list[Any]:
-    from asn1crypto import pem as asn1_pem
-    from asn1crypto import x509 as asn1_x509
-
-    certs = []
-    for data in pems:
-        if asn1_pem.detect(data):
-            for _kind, _headers, der in asn1_pem.unarmor(data, multiple=True):
-                certs.append(asn1_x509.Certificate.load(der))
-        else:
-            certs.append(asn1_x509.Certificate.load(data))
-    return certs
-
-
 def _cn(cert: Any) -> str:
     return str(cert.subject.human_friendly)
 
@@ -303,7 +294,9 @@ def _check_report_signature(reader: Any, trust_roots: Sequence[bytes], run: _Rep
         return Check(name, False, f"the report carries {len(sigs)} signatures; one is expected")
     emb = sigs[0]
     try:
-        given = _load_certs(trust_roots)
+        from evidence_chain.verify_contract import load_certs
+
+        given = load_certs(trust_roots)
     except Exception as exc:
         return Check(name, False, f"a --trust certificate cannot be read: {exc}"[:300])
     try:
@@ -420,7 +413,8 @@ def _damaged(data: bytes, exc: ValidationError) -> FileVerdict | None:
 
 @dataclass(frozen=True)
 class FileVerdict:
-    """The outcome of verifying a file: report or bundle, every check, the verdict."""
+    """The outcome of verifying a file: report, bundle or contract, every check, the verdict,
+    and the subject's lifecycle status as the evidence's records state it."""
 
     kind: str
     checks: tuple[Check, ...]
@@ -428,18 +422,115 @@ class FileVerdict:
     bundle: dict[str, Any] | None
     informative: tuple[tuple[str, Any], ...] = ()
     """Fields no check covers, as the file states them: ``(field, value)``."""
+    status: Lifecycle | None = None
+    """The subject's status (None: no evidence was read, e.g. a contract alone)."""
+
+    def line(self, lang: str = "en", quote: Any = None) -> str:
+        """The verdict with the status beside it (``VERIFIED: the evidence is intact; ...``)."""
+        line = (
+            verdict_line(self.verdict, self.status, lang)
+            if quote is None
+            else verdict_line(self.verdict, self.status, lang, quote)
+        )
+        if self.status is None and self.kind == "contract":
+            line += (
+                "；合同的状态及其在日志中的记录需要其证据证书或证据包（--report/--bundle）"
+                if lang == "zh"
+                else "; the contract's status and its place in the log need its certificate of "
+                "evidence or bundle (--report/--bundle)"
+            )
+        return line
 
     def to_json(self, *, include_bundle: bool = True) -> dict[str, Any]:
         """The verdict as JSON (with the bundle that was verified, if any)."""
         body: dict[str, Any] = {
             "kind": self.kind,
             "verdict": self.verdict,
+            "status": self.status.to_json() if self.status is not None else None,
+            "summary": {"en": self.line("en"), "zh": self.line("zh")},
             "checks": [c.to_json() for c in self.checks],
             "informative": informative_json(self.informative),
         }
         if include_bundle:
             body["bundle"] = self.bundle
         return body
+
+
+def _is_report(data: bytes, reader: Any) -> bool:
+    """A certificate of evidence carries the bundle attachment (or, damaged, still names it);
+    any other PDF is checked as a signed contract."""
+    if BUNDLE_ATTACHMENT.encode("ascii") in data:
+        return True
+    try:
+        extract_bundle(data, reader)
+    except ValidationError:
+        return False
+    return True
+
+
+def _verify_report(
+    data: bytes,
+    reader: Any,
+    chain: ChainReader | None,
+    doc_sha: str | None,
+    trust_roots: Sequence[bytes],
+) -> FileVerdict:
+    run = _ReportRun()
+    checks = [_check_report_signature(reader, trust_roots, run)]
+    after, pdf_informative = _check_after_signature(data, reader, run)
+    checks.append(after)
+    try:
+        raw = extract_bundle(data, reader)
+        bundle = parse_bundle(raw)
+    except ValidationError as exc:
+        checks.append(Check("report.attachment", False, exc.message))
+        return FileVerdict("report", tuple(checks), FAILED, None, pdf_informative)
+    checks.append(
+        Check(
+            "report.attachment",
+            True,
+            f"{BUNDLE_ATTACHMENT}, {len(raw)} bytes, SHA-256 {hashlib.sha256(raw).hexdigest()}",
+        )
+    )
+    result = verify_bundle(bundle, chain=chain, document_sha256=doc_sha)
+    checks.extend(result.checks)
+    return FileVerdict(
+        "report",
+        tuple(checks),
+        verdict_of(checks),
+        bundle,
+        pdf_informative + result.informative,
+        bundle_lifecycle(bundle),
+    )
+
+
+def _looks_like_pdf(data: bytes) -> bool:
+    return data.lstrip()[:1] not in (b"{", b"[") and (b"%PDF-" in data[:1024] or _signed_pdf(data))
+
+
+def _verify_contract(
+    data: bytes,
+    reader: Any,
+    chain: ChainReader | None,
+    evidence: bytes | None,
+    trust_roots: Sequence[bytes],
+) -> FileVerdict:
+    from evidence_chain.verify_contract import check_signatures, evidence_check, no_evidence_check
+
+    checks = check_signatures(reader, trust_roots)
+    if evidence is None:
+        checks.append(no_evidence_check())
+        return FileVerdict("contract", tuple(checks), verdict_of(checks), None)
+    found = verify_file(evidence, chain=chain, trust_roots=trust_roots)
+    if found.kind not in ("report", "bundle"):
+        raise ValidationError(
+            "--report/--bundle must be a certificate of evidence or an evidence bundle"
+        )
+    checks += found.checks
+    checks.append(evidence_check(hashlib.sha256(data).hexdigest(), found.bundle))
+    return FileVerdict(
+        "contract", tuple(checks), verdict_of(checks), found.bundle, found.informative, found.status
+    )
 
 
 def verify_file(
@@ -449,12 +540,14 @@ def verify_file(
     document: bytes | None = None,
     chain: ChainReader | None = None,
     trust_roots: Sequence[bytes] = (),
+    evidence: bytes | None = None,
 ) -> FileVerdict:
-    """Verify a report PDF or a bundle; ValidationError if it is neither."""
+    """Verify a report PDF, a bundle or a signed contract (``evidence``: its certificate of
+    evidence or bundle); ValidationError if it is none of them."""
     if chain is None and rpc_url:
         chain = rpc_reader(rpc_url)
     doc_sha = hashlib.sha256(document).hexdigest() if document is not None else None
-    if data.lstrip()[:1] not in (b"{", b"[") and (b"%PDF-" in data[:1024] or _signed_pdf(data)):
+    if _looks_like_pdf(data):
         try:
             reader = _pdf_reader(data)
         except ValidationError as exc:
@@ -462,35 +555,21 @@ def verify_file(
             if damaged is None:
                 raise
             return damaged
-        run = _ReportRun()
-        checks = [_check_report_signature(reader, trust_roots, run)]
-        after, pdf_informative = _check_after_signature(data, reader, run)
-        checks.append(after)
-        try:
-            raw = extract_bundle(data, reader)
-            bundle = parse_bundle(raw)
-        except ValidationError as exc:
-            checks.append(Check("report.attachment", False, exc.message))
-            return FileVerdict("report", tuple(checks), FAILED, None, pdf_informative)
-        checks.append(
-            Check(
-                "report.attachment",
-                True,
-                f"{BUNDLE_ATTACHMENT}, {len(raw)} bytes, SHA-256 {hashlib.sha256(raw).hexdigest()}",
-            )
-        )
-        result = verify_bundle(bundle, chain=chain, document_sha256=doc_sha)
-        checks.extend(result.checks)
-        return FileVerdict(
-            "report",
-            tuple(checks),
-            verdict_of(checks),
-            bundle,
-            pdf_informative + result.informative,
-        )
+        if evidence is None and _is_report(data, reader):
+            return _verify_report(data, reader, chain, doc_sha, trust_roots)
+        return _verify_contract(data, reader, chain, evidence, trust_roots)
+    if evidence is not None:
+        raise ValidationError("--report/--bundle go with a signed contract (a PDF)")
     bundle = parse_bundle(data)
     result = verify_bundle(bundle, chain=chain, document_sha256=doc_sha)
-    return FileVerdict("bundle", result.checks, result.verdict, bundle, result.informative)
+    return FileVerdict(
+        "bundle",
+        result.checks,
+        result.verdict,
+        bundle,
+        result.informative,
+        bundle_lifecycle(bundle),
+    )
 
 
 # --------------------------------------------------------------------------- command
@@ -505,11 +584,17 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
-        prog="python -m evidence_chain.verify",
-        description="Verify a Sealtrail certificate-of-evidence PDF or evidence bundle offline.",
+        prog="sealtrail-verify",
+        description=(
+            "Verify a Sealtrail certificate-of-evidence PDF, an evidence bundle or a signed "
+            "contract offline (also: python -m evidence_chain.verify)."
+        ),
         epilog="Exit status: 0 VERIFIED, 1 FAILED, 2 INCOMPLETE, 64 usage or unreadable file.",
     )
-    parser.add_argument("file", help="a certificate-of-evidence PDF or an evidence bundle (JSON)")
+    parser.add_argument(
+        "file",
+        help="a certificate-of-evidence PDF, an evidence bundle (JSON) or a signed contract (PDF)",
+    )
     parser.add_argument("--rpc", metavar="URL", help="JSON-RPC endpoint of the anchor's chain")
     parser.add_argument(
         "--document", metavar="PDF", help="check this document's SHA-256 is in the evidence"
@@ -520,6 +605,17 @@ def _parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         help="a root certificate the report's signature must chain to (repeatable)",
+    )
+    evidence = parser.add_mutually_exclusive_group()
+    evidence.add_argument(
+        "--report",
+        metavar="PDF",
+        help="with a signed contract: its certificate of evidence, to check the contract is in it",
+    )
+    evidence.add_argument(
+        "--bundle",
+        metavar="JSON",
+        help="with a signed contract: its evidence bundle, to check the contract is in it",
     )
     parser.add_argument("--json", action="store_true", help="print the verdict as JSON")
     return parser
@@ -557,7 +653,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         data = _read(args.file, "file")
         document = _read(args.document, "document") if args.document else None
         roots = [_read(p, "trust root") for p in args.trust]
-        result = verify_file(data, rpc_url=args.rpc, document=document, trust_roots=roots)
+        given = args.report or args.bundle
+        evidence = _read(given, "evidence") if given else None
+        result = verify_file(
+            data, rpc_url=args.rpc, document=document, trust_roots=roots, evidence=evidence
+        )
     except ValidationError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
@@ -580,6 +680,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if result.verdict == FAILED:
         failed = ", ".join(c.name for c in result.checks if c.ok is False)
         print(f"failed: {failed}")
+    print(result.line("en", printable))
+    print(result.line("zh", printable))
     return EXIT[result.verdict]
 
 
