@@ -13,12 +13,13 @@ export EVIDENCE_HOME PORT
 APT_PACKAGES := poppler-utils libnss3-tools fonts-arphic-uming zbar-tools chromium chromium-driver jq curl redis-server
 APT_STAMP := $(VENV)/.apt-installed
 
-.PHONY: run test lint typecheck pytest bench contracts deps translations clean-instance help
+.PHONY: run test lint typecheck pytest bench contracts deps dist translations clean-instance help
 
 help:
 	@echo "make run    - install what is missing, initialise \$$EVIDENCE_HOME, serve on 127.0.0.1:\$$PORT"
 	@echo "make test   - install what is missing, run ruff, mypy and the whole test suite"
 	@echo "make bench  - run the benchmarks and print measured figures"
+	@echo "make dist   - build the offline verifier's wheel into dist/ (pip install it anywhere)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +79,12 @@ test: lint typecheck pytest
 
 bench: deps
 	$(BIN)/python -m bench
+
+# The wheel of the offline verifier (`sealtrail-verify`): see [project] in pyproject.toml.
+dist: | $(BIN)/python
+	rm -rf dist
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist .
+	@ls -l dist/*.whl
 
 contracts: node_modules/.installed
 	node contracts_sol/build.mjs
