@@ -42,6 +42,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.flowables import Flowable
 
+from evidence_chain.core.subject import bundle_lifecycle, verdict_line
 from signing.seals import cjk_font
 
 if TYPE_CHECKING:
@@ -486,10 +487,14 @@ def _verdict_box(
             "proof leads to the log's signed checkpoint, and the root anchored on chain "
             f"{anchor.get('chain_id')} in block {anchor.get('block_number')} is the same root."
         )
-    box = Table(
-        [[Paragraph(escape(label), st["verdict"])], [Paragraph(escape(text), st["verdict_text"])]],
-        colWidths=[_WIDTH],
-    )
+    rows = [[Paragraph(escape(label), st["verdict"])]]
+    status = bundle_lifecycle(bundle)
+    if status is not None:  # the contract's status, beside the verdict, in both languages
+        for lang in ("en", "zh"):
+            line = markup(verdict_line(verdict.verdict, status, lang))
+            rows.append([Paragraph(f"<b>{line}</b>", st["verdict_text"])])
+    rows.append([Paragraph(escape(text), st["verdict_text"])])
+    box = Table(rows, colWidths=[_WIDTH])
     box.setStyle(
         TableStyle(
             [

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from evidence_chain.core.bundle import ChainReader, Check, informative_json, verdict_of
 from evidence_chain.core.onchain import ChainBlock, ChainReceipt
+from evidence_chain.core.subject import Lifecycle, lifecycle_of, verdict_line
 from evidence_chain.documents import DocumentPlacement, locate
 from evidence_chain.errors import EvidenceError, NotFoundError, ValidationError
 from evidence_chain.events import format_time
@@ -45,6 +46,7 @@ __all__ = [
 SERVICE_NAME = "Sealtrail"
 KINDS = {
     "signed_pdf": "Signed PDF",
+    "contract": "Signed contract with its evidence",
     "report": "Certificate of evidence",
     "bundle": "Evidence bundle",
     "document": "Document hash",
@@ -75,6 +77,12 @@ class Verification:
     notes: tuple[str, ...] = field(default_factory=tuple)
     informative: tuple[tuple[str, Any], ...] = ()
     """Fields of the bundle no check covers, as it states them (shown as informative)."""
+    status: Lifecycle | None = None
+    """The subject's lifecycle status, from its records (None: no record was read)."""
+
+    def line(self, lang: str = "en") -> str:
+        """The verdict with the subject's status beside it."""
+        return verdict_line(self.verdict, self.status, lang)
 
     @property
     def kind_label(self) -> str:
@@ -116,6 +124,8 @@ class Verification:
         return {
             "kind": self.kind,
             "verdict": self.verdict,
+            "status": self.status.to_json() if self.status is not None else None,
+            "summary": {"en": self.line("en"), "zh": self.line("zh")},
             "sha256": self.sha256,
             "size": self.size,
             "verified_at": self.verified_at,
@@ -186,16 +196,27 @@ def verify_upload(
     signing: SigningService,
     chain: ChainReader | None = None,
     max_bytes: int | None = None,
+    evidence: bytes | None = None,
 ) -> Verification:
-    """Verify an uploaded signed PDF, report PDF or JSON bundle."""
+    """Verify an uploaded signed PDF, report PDF or JSON bundle; with ``evidence`` (a
+    certificate of evidence or a bundle), a signed contract and whether it is recorded there."""
     limit = max_bytes if max_bytes is not None else signing.max_document_bytes
-    if len(data) > limit:
-        from signing.errors import PdfTooLargeError
+    for item in (data, evidence or b""):
+        if len(item) > limit:
+            from signing.errors import PdfTooLargeError
 
-        raise PdfTooLargeError(
-            f"the file is {len(data)} bytes, the limit is {limit}",
-            details={"size": len(data), "limit": limit},
-        )
+            raise PdfTooLargeError(
+                f"the file is {len(item)} bytes, the limit is {limit}",
+                details={"size": len(item), "limit": limit},
+            )
+    if evidence is not None:
+        if classify(data) != "pdf":
+            raise UnsupportedFileError(
+                "with evidence, the file is a signed contract (PDF)",
+                details={"accepted": ["application/pdf"]},
+            )
+        classify(evidence)
+        return _verify_contract(data, evidence, signing=signing, chain=chain)
     if classify(data) == "json":
         return _verify_bundle_bytes(data, chain=chain)
     return _verify_pdf(data, instance=instance, signing=signing, chain=chain)
@@ -217,6 +238,7 @@ def _verify_bundle_bytes(
         bundle=verdict.bundle,
         notes=_chain_note(chain),
         informative=verdict.informative,
+        status=verdict.status,
         **extra,
     )
 
@@ -338,6 +360,7 @@ def _verify_pdf(
             bundle=verdict.bundle,
             notes=_chain_note(chain),
             informative=verdict.informative,
+            status=verdict.status,
         )
     placements = tuple(locate(instance, bytes.fromhex(sha), chain_check=_anchor_check(chain)))
     checks = tuple(sig_checks) + tuple(_log_checks(placements))
@@ -352,6 +375,77 @@ def _verify_pdf(
         doc_timestamps=tuple(body["doc_timestamps"]),
         placements=placements,
         notes=tuple(body.get("notes") or ()) + (_chain_note(chain) if placements else ()),
+        status=_placement_status(placements),
+    )
+
+
+def _placement_status(placements: Sequence[DocumentPlacement]) -> Lifecycle | None:
+    """The status of the subject a document sits in, from its steps (types and times only:
+    what a holder of the document may see)."""
+    if not placements:
+        return None
+    first = placements[0]
+    steps = [
+        {"type": s.type, "occurred_at": s.occurred_at, "subject_seq": s.subject_seq}
+        for s in first.steps
+    ]
+    return lifecycle_of(steps, first.hit.subject)
+
+
+def _signature_checks(signing: SigningService, data: bytes) -> tuple[list[Check], Any]:
+    """One check per signature and document time-stamp, against this service's CA."""
+    from signing.service import report_to_json
+
+    body = report_to_json(_validate(signing, data))
+    checks = [
+        Check(f"signature[{i}]", bool(s["bottom_line"]), _signature_detail(s))
+        for i, s in enumerate(body["signatures"])
+    ]
+    checks += [
+        Check(
+            f"doc_timestamp[{i}]", bool(t["intact"] and t["valid"] and t["trusted"]), t["summary"]
+        )
+        for i, t in enumerate(body["doc_timestamps"])
+    ]
+    if not body["signatures"]:
+        checks.insert(0, Check("signatures", False, "the file carries no signature"))
+    return checks, body
+
+
+def _verify_contract(
+    data: bytes, evidence: bytes, *, signing: SigningService, chain: ChainReader | None
+) -> Verification:
+    """A signed contract and its certificate of evidence (or bundle): every signature, the
+    evidence as the command checks it, and whether this exact file is a version in it."""
+    from evidence_chain.verify import verify_file
+    from evidence_chain.verify_contract import evidence_check
+    from signing.pades import PDF_LOCK
+
+    sig_checks, body = _signature_checks(signing, data)
+    roots = [c.public_bytes(_pem()) for c in (signing.ca.root_cert,)]
+    reader = _OutsidePdfLock(chain) if chain is not None else None
+    with PDF_LOCK:  # the offline verifier reads a certificate's PDF with pyHanko
+        verdict = verify_file(evidence, chain=reader, trust_roots=roots)
+    if verdict.kind not in ("report", "bundle"):
+        raise UnsupportedFileError(
+            "the evidence is a certificate of evidence (PDF) or an evidence bundle (JSON)",
+            details={"field": "evidence"},
+        )
+    sha = hashlib.sha256(data).hexdigest()
+    checks = (*sig_checks, *verdict.checks, evidence_check(sha, verdict.bundle))
+    return Verification(
+        kind="contract",
+        sha256=sha,
+        size=len(data),
+        checks=checks,
+        verdict=verdict_of(checks),
+        verified_at=_now(),
+        signatures=tuple(body["signatures"]),
+        doc_timestamps=tuple(body["doc_timestamps"]),
+        bundle=verdict.bundle,
+        notes=_chain_note(chain),
+        informative=verdict.informative,
+        status=verdict.status,
     )
 
 
@@ -418,6 +512,7 @@ def verify_document_hash(
         verified_at=_now(),
         placements=placements,
         notes=_chain_note(chain),
+        status=_placement_status(placements),
     )
 
 
@@ -485,6 +580,7 @@ def render_report(result: Mapping[str, Any], *, base_url: str) -> bytes:
         Spacer(1, 4 * mm),
         p(verdict, verdict_style),
         p(_verdict_words(verdict, checks)),
+        *[p(line) for line in _summary_lines(result)],
         Spacer(1, 3 * mm),
     ]
     size = result.get("size")
@@ -586,6 +682,14 @@ def _verdict_words(verdict: str, checks: Sequence[Mapping[str, Any]]) -> str:
     if failed:
         return "Failed: " + ", ".join(failed[:8])
     return "Nothing failed, but some checks could not be made (see below)."
+
+
+def _summary_lines(result: Mapping[str, Any]) -> list[str]:
+    """The verdict with the subject's status beside it, in English and Chinese."""
+    summary = result.get("summary")
+    if not isinstance(summary, Mapping) or not isinstance(result.get("status"), Mapping):
+        return []
+    return [str(summary.get(lang)) for lang in ("en", "zh") if summary.get(lang)]
 
 
 def _yes(value: Any) -> str:

@@ -1,6 +1,7 @@
 """The public verify page and `POST /api/v1/verify`: no login, anyone can check a file.
 
-``/verify`` takes a signed contract PDF, a certificate of evidence or an evidence bundle, or
+``/verify`` takes a signed contract PDF (with, optionally, its certificate of evidence or
+bundle as a second file, ``evidence``), a certificate of evidence or an evidence bundle, or
 opens what a QR code points at (``?report=<id>``, ``?document=<sha256>``), and shows every
 check with its result. ``POST /api/v1/verify`` answers the same as JSON, or with
 ``?format=pdf`` as a signature verification report PDF. Thin: the checks live in
@@ -61,9 +62,15 @@ OPENAPI_PATHS: dict[str, Any] = {
                 "key is a 401. Send the file as multipart/form-data (field `file`) or as "
                 "the raw body. Signed PDFs: every signature and document time-stamp (signer, "
                 "time, intact, valid, trusted against this service's CA) and whether this exact "
-                "file is in the evidence log, under which anchor. Reports and bundles: the "
-                "checks of `python -m evidence_chain.verify`. A failed check is verdict FAILED "
-                "with HTTP 200. `?format=pdf` returns a signature verification report PDF."
+                "file is in the evidence log, under which anchor. With a second multipart field "
+                "`evidence` (the contract's certificate of evidence or bundle): the signed "
+                "contract's signatures, the evidence as `sealtrail-verify` checks it, and the "
+                "check `contract.in_evidence` (this exact file is a version recorded there: "
+                "which step, who signed, which anchor); kind `contract`. Reports and bundles: "
+                "the checks of `sealtrail-verify`. Every answer states the subject's lifecycle "
+                "status as its records give it (`status`, and `summary` beside the verdict). "
+                "A failed check is verdict FAILED with HTTP 200. `?format=pdf` returns a "
+                "signature verification report PDF."
             ),
             "tags": ["verification"],
             "security": [{}, {"bearer": []}],
@@ -82,7 +89,17 @@ OPENAPI_PATHS: dict[str, Any] = {
                         "schema": {
                             "type": "object",
                             "required": ["file"],
-                            "properties": {"file": {"type": "string", "format": "binary"}},
+                            "properties": {
+                                "file": {"type": "string", "format": "binary"},
+                                "evidence": {
+                                    "description": (
+                                        "Optional, with a signed contract in `file`: its "
+                                        "certificate of evidence (PDF) or bundle (JSON)"
+                                    ),
+                                    "type": "string",
+                                    "format": "binary",
+                                },
+                            },
                         }
                     },
                     "application/pdf": {"schema": {"type": "string", "format": "binary"}},
@@ -100,7 +117,51 @@ OPENAPI_PATHS: dict[str, Any] = {
                                 "properties": {
                                     "kind": {
                                         "type": "string",
-                                        "enum": ["signed_pdf", "report", "bundle"],
+                                        "enum": ["signed_pdf", "contract", "report", "bundle"],
+                                    },
+                                    "status": {
+                                        "description": (
+                                            "The subject's lifecycle status, derived from its "
+                                            "records (null when no record was read)"
+                                        ),
+                                        "type": ["object", "null"],
+                                        "properties": {
+                                            "state": {
+                                                "type": "string",
+                                                "enum": [
+                                                    "completed",
+                                                    "voided",
+                                                    "withdrawn",
+                                                    "declined",
+                                                    "expired",
+                                                    "in_progress",
+                                                ],
+                                            },
+                                            "at": {"type": ["string", "null"]},
+                                            "reason": {"type": ["string", "null"]},
+                                            "event_type": {"type": ["string", "null"]},
+                                            "subject_seq": {"type": ["integer", "null"]},
+                                            "by": {"type": ["string", "null"]},
+                                            "text": {
+                                                "type": "object",
+                                                "properties": {
+                                                    "en": {"type": "string"},
+                                                    "zh": {"type": "string"},
+                                                },
+                                            },
+                                        },
+                                    },
+                                    "summary": {
+                                        "description": (
+                                            "The verdict with the status beside it, e.g. "
+                                            "`VERIFIED: the evidence is intact; the contract "
+                                            "was VOIDED on 2026-11-23 10:00 UTC (reason: ...)`"
+                                        ),
+                                        "type": "object",
+                                        "properties": {
+                                            "en": {"type": "string"},
+                                            "zh": {"type": "string"},
+                                        },
                                     },
                                     "verdict": {
                                         "type": "string",
@@ -205,7 +266,7 @@ def _too_large(limit: int) -> PayloadTooLargeError:
 def _upload(*, allow_raw: bool) -> bytes:
     """The uploaded file: multipart field ``file``, or (API) the raw body; size-limited."""
     limit = _limit()
-    request.max_content_length = limit + MULTIPART_OVERHEAD
+    request.max_content_length = 2 * limit + MULTIPART_OVERHEAD  # a contract and its evidence
     try:
         if (request.mimetype or "").startswith("multipart/form-data"):
             item = request.files.get("file")
@@ -227,6 +288,21 @@ def _upload(*, allow_raw: bool) -> bytes:
     return data
 
 
+def _evidence() -> bytes | None:
+    """The optional second file (multipart field ``evidence``): the contract's certificate of
+    evidence or bundle; None when not sent or empty."""
+    if not (request.mimetype or "").startswith("multipart/form-data"):
+        return None
+    item = request.files.get("evidence")
+    if item is None or not item.filename:
+        return None
+    limit = _limit()
+    data = item.read(limit + 1)
+    if len(data) > limit:
+        raise _too_large(limit)
+    return data or None
+
+
 def _verify_upload(data: bytes) -> Verification:
     return verify_upload(
         data,
@@ -234,6 +310,7 @@ def _verify_upload(data: bytes) -> Verification:
         signing=services().signing,
         chain=_chain(),
         max_bytes=_limit(),
+        evidence=_evidence(),
     )
 
 

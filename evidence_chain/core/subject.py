@@ -234,8 +234,8 @@ def verdict_line(
     said = status.sentence(lang, quote)
     if verdict == "FAILED":
         if lang == "zh":
-            return f"{head}；其记录称{said}，但不可采信"
-        return f"{head}; its records say {said}, which cannot be relied on"
+            return f"失败（FAILED）：有检查未通过；其记录称{said}，但不可采信"
+        return f"FAILED: a check failed; its records say {said}, which cannot be relied on"
     return f"{head}{'；' if lang == 'zh' else '; '}{said}"
 
 

@@ -18,7 +18,6 @@ from evidence_chain.anchoring.chain import Signer, Web3Chain
 from evidence_chain.anchoring.contract import contract as anchor_contract
 from evidence_chain.anchoring.contract import log_id, transact
 from evidence_chain.config import load_settings
-from evidence_chain.core.bundle import BUNDLE_ATTACHMENT
 from evidence_chain.tenants import create_tenant
 from evidence_chain.verify import extract_bundle
 from reports.bundle import build_bundle
@@ -189,12 +188,15 @@ def test_report_tampering_and_foreign_signatures_fail(
     assert run.returncode == 1
     assert "2 signatures" in lines_of(run.stdout)["report.signature"]
 
-    # A signed PDF that carries no bundle is not a certificate of evidence.
+    # A signed PDF that carries no bundle is not a certificate of evidence: it is checked as a
+    # signed contract, whose place in the log needs its evidence (INCOMPLETE, not FAILED).
     bare = tmp_path / "bare.pdf"
     bare.write_bytes(report_pdf(bundle_bytes, other_pki, attach=False))
     run = verify(bare)
-    assert run.returncode == 1
-    assert f"no embedded {BUNDLE_ATTACHMENT}" in lines_of(run.stdout)["report.attachment"]
+    assert run.returncode == 2, run.stdout
+    assert lines_of(run.stdout)["signature[0]"].startswith("\u2713")
+    assert "needs its certificate of evidence" in lines_of(run.stdout)["contract.in_evidence"]
+    assert "report.attachment" not in run.stdout
 
 
 def test_bundle_file_json_output_and_tampering(instance: Any, tenant: Any, tmp_path: Path) -> None:
@@ -215,7 +217,9 @@ def test_bundle_file_json_output_and_tampering(instance: Any, tenant: Any, tmp_p
     run = verify(path)
     assert run.returncode == 1
     assert lines_of(run.stdout)["record[2].leaf_hash"].startswith("\u2717")
-    assert "\nFAILED" in run.stdout and "record[2].leaf_hash" in run.stdout.splitlines()[-1]
+    failed = next(line for line in run.stdout.splitlines() if line.startswith("failed: "))
+    assert "\nFAILED" in run.stdout and "record[2].leaf_hash" in failed
+    assert run.stdout.splitlines()[-2].startswith("FAILED: a check failed; its records say")
 
 
 @pytest.mark.parametrize(
