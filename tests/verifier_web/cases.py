@@ -18,7 +18,7 @@ from typing import Any
 from tests.reports.bundle_fixtures import to_bytes
 from tests.reports.test_bundle import MALFORMED, TAMPERS
 from tests.verifier_web.harness import ERROR
-from tests.verifier_web.world import World
+from tests.verifier_web.world import REASONS, World
 
 CHAIN_CHECKS = (
     "anchor.root_on_chain",
@@ -42,6 +42,8 @@ class Case:
     rpc: bool = True
     must_fail: str | None = None
     """For the command's own tamper cases: the check their test names (the rest must agree)."""
+    status: tuple[str, str | None, str | None] | None = None
+    """The lifecycle status both must derive: (state, at, reason); None: only that they agree."""
 
 
 def _flip(value: str) -> str:
@@ -99,6 +101,31 @@ CASES: list[Case] = [
     Case("anchored, no RPC URL", bundle_of("direct"), "INCOMPLETE", rpc=False),
     Case("bridged by a consistency proof", bundle_of("bridged"), "VERIFIED"),
     Case("not yet anchored", bundle_of("unanchored"), "INCOMPLETE"),
+    # ------------------------------------------------------------------ lifecycle status
+    Case(
+        "a voided envelope",
+        bundle_of("voided"),
+        "VERIFIED",
+        status=("voided", "2026-11-23T10:03:00.000000Z", REASONS["voided"]),
+    ),
+    Case(
+        "a withdrawn envelope",
+        bundle_of("withdrawn"),
+        "VERIFIED",
+        status=("withdrawn", "2026-11-22T10:02:00.000000Z", REASONS["withdrawn"]),
+    ),
+    Case(
+        "a declined envelope",
+        bundle_of("declined"),
+        "VERIFIED",
+        status=("declined", "2026-11-22T10:02:00.000000Z", REASONS["declined"]),
+    ),
+    Case(
+        "an envelope still in progress",
+        bundle_of("direct"),
+        "VERIFIED",
+        status=("in_progress", "2026-11-21T09:00:00.000000Z", None),
+    ),
     # ------------------------------------------------------------------ the anchor on chain
     Case(
         "another deployment holding another root",

@@ -30,6 +30,10 @@ class Outcome:
     requests: tuple[str, ...] = ()
     text: str = ""
     failed_list: list[str] = field(default_factory=list)
+    status: tuple[str, str | None, str | None] | None = None
+    """The subject's lifecycle status: (state, at, reason)."""
+    line: str | None = None
+    """The verdict with the status beside it, in English."""
 
     @property
     def failed(self) -> list[str]:
@@ -49,7 +53,20 @@ def command(data: bytes, rpc_url: str | None = None, document: bytes | None = No
         result = verify_file(data, rpc_url=rpc_url, document=document)
     except ValidationError as exc:
         return Outcome(ERROR, {}, text=exc.message)
-    return Outcome(result.verdict, {c.name: c.ok for c in result.checks})
+    body = result.to_json(include_bundle=False)
+    return Outcome(
+        result.verdict,
+        {c.name: c.ok for c in result.checks},
+        status=_status(body),
+        line=body["summary"]["en"],
+    )
+
+
+def _status(body: dict[str, Any]) -> tuple[str, str | None, str | None] | None:
+    status = body.get("status")
+    if status is None:
+        return None
+    return (status["state"], status["at"], status["reason"])
 
 
 def _command_process(data: bytes, rpc_url: str | None, document: bytes | None) -> Outcome:
@@ -66,7 +83,12 @@ def _command_process(data: bytes, rpc_url: str | None, document: bytes | None) -
     if run.returncode == 64:
         return Outcome(ERROR, {}, text=run.stderr)
     body = json.loads(run.stdout)
-    return Outcome(body["verdict"], {c["name"]: c["ok"] for c in body["checks"]})
+    return Outcome(
+        body["verdict"],
+        {c["name"]: c["ok"] for c in body["checks"]},
+        status=_status(body),
+        line=body["summary"]["en"],
+    )
 
 
 class Page:
@@ -118,7 +140,17 @@ class Page:
             "tr[data-check]", "rows => rows.map(r => [r.dataset.check, r.dataset.ok])"
         )
         ok = {"true": True, "false": False, "null": None}
-        return Outcome(verdict, {n: ok[v] for n, v in rows}, requests, page.inner_text("#output"))
+        text = page.inner_text("#output")
+        status = None
+        if page.query_selector("#lifecycle") is not None:
+            state, at, reason = page.eval_on_selector(
+                "#lifecycle", "p => [p.dataset.state, p.dataset.at, p.dataset.reason]"
+            )
+            status = (state, at or None, reason or None)
+        line = text.splitlines()[-2]  # the English verdict line, then the Chinese one
+        return Outcome(
+            verdict, {n: ok[v] for n, v in rows}, requests, text, status=status, line=line
+        )
 
     def elapsed_ms(self) -> int:
         """How long the last verification took, as the page measured it."""

@@ -50,3 +50,10 @@ def test_both_verifiers_give_the_tables_verdict(case: Case, world: World, page: 
     assert [n for n in html.checks if n in cmd.checks] == list(cmd.checks), (
         "checks in another order"
     )
+
+    # The same lifecycle status, stated the same way beside the verdict.
+    if case.verdict != ERROR:
+        assert html.status == cmd.status, (html.status, cmd.status)
+        assert html.line == cmd.line, (html.line, cmd.line)
+        if case.status is not None:
+            assert cmd.status == case.status

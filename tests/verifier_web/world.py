@@ -13,6 +13,7 @@ from evidence_chain.anchoring.chain import Signer, Web3Chain
 from evidence_chain.anchoring.contract import contract as anchor_contract
 from evidence_chain.anchoring.contract import log_id, transact
 from evidence_chain.config import load_settings
+from evidence_chain.events import parse_event
 from evidence_chain.tenants import TenantRef, create_tenant
 from reports.bundle import build_bundle
 from runtime.services import Services, build_services
@@ -22,6 +23,42 @@ from tests.reports.bundle_fixtures import SUBJECT, checkpoint, push
 
 LATER = "envelope:later"
 UNANCHORED = "envelope:unanchored"
+ENDED = {
+    "voided": "envelope:voided",
+    "withdrawn": "envelope:withdrawn",
+    "declined": "envelope:declined",
+}
+"""Subjects whose records end their lifecycle (bundles ``voided``, ``withdrawn``, ``declined``)."""
+REASONS = {
+    "voided": "wrong counterparty / 签约方错误",
+    "withdrawn": "terms renegotiated",
+    "declined": "price too high",
+}
+_STEPS = {
+    "voided": ["created", "signed", "completed", "voided"],
+    "withdrawn": ["created", "sent", "withdrawn"],
+    "declined": ["created", "sent", "declined"],
+}
+
+
+def ended_events(state: str) -> list[Any]:
+    """The records of an envelope that ends ``state`` (the last with a reason)."""
+    steps = _STEPS[state]
+    out = []
+    for i, step in enumerate(steps):
+        last = i == len(steps) - 1
+        out.append(
+            parse_event(
+                {
+                    "type": f"envelope.{step}",
+                    "subject": ENDED[state],
+                    "occurred_at": f"2026-11-2{i}T10:0{i}:00Z",
+                    "actor": {"name": "Bob Li", "email": "bob@example.com"},
+                    "data": {"reason": REASONS[state]} if last else {"step": i},
+                }
+            )
+        )
+    return out
 
 
 @dataclass
@@ -33,13 +70,17 @@ class World:
     tenant: TenantRef
     settings: Any
     direct: dict[str, Any]
-    """8 events of SUBJECT, anchored at the checkpoint the proofs are against (18 leaves)."""
+    """8 events of SUBJECT, anchored at the checkpoint the proofs are against (28 leaves)."""
     bridged: dict[str, Any]
     """The same events proven in the tree of 16, bridged to the anchor by a consistency proof."""
     unanchored: dict[str, Any]
     """A subject whose newest event is under a signed checkpoint but no anchor yet."""
     other_contract: str
     """A second deployment holding another root at the same log id and tree size."""
+    voided: dict[str, Any]
+    withdrawn: dict[str, Any]
+    declined: dict[str, Any]
+    """Anchored envelopes that ended their lifecycle so (see ENDED)."""
 
     @property
     def rpc_url(self) -> str:
@@ -74,9 +115,11 @@ def make_world(node: AnvilProcess, home: Path) -> Iterator[World]:
         push(inst, tenant, 8)
         first = checkpoint(inst)  # 16 leaves, never anchored on its own
         push(inst, tenant, 1, subject=LATER)
+        for state in ENDED:
+            inst.ledger.append(tenant.id, tenant.public_id, ended_events(state))
         assert inst.anchorer is not None
         anchor = inst.anchorer.anchor_now(timeout=60)
-        assert anchor is not None and anchor.tree_size == 18
+        assert anchor is not None and anchor.tree_size == 28
         push(inst, tenant, 2, subject=UNANCHORED)
         checkpoint(inst)
 
@@ -96,6 +139,7 @@ def make_world(node: AnvilProcess, home: Path) -> Iterator[World]:
             bridged=build_bundle(inst, tenant, SUBJECT, tree_size=first.tree_size),
             unanchored=build_bundle(inst, tenant, UNANCHORED),
             other_contract=other,
+            **{state: build_bundle(inst, tenant, subject) for state, subject in ENDED.items()},
         )
     finally:
         inst.close()

@@ -6,6 +6,7 @@ import { BUNDLE_VERSION } from "./bundle.js";
 import { ed25519Implementation, useEd25519 } from "./ed25519.js";
 import { Failure } from "./failure.js";
 import { LANGUAGES, defaultLanguage, detailText, t } from "./i18n.js";
+import { verdictLine } from "./lifecycle.js";
 import { verifyFile } from "./verify.js";
 
 const MARK = { true: "\u2713", false: "\u2717", null: "\u2013" };
@@ -49,6 +50,8 @@ function summaryOf(result, lang) {
   ];
   const failed = result.checks.filter((c) => c.ok === false).map((c) => c.name);
   if (failed.length) lines.push(t(lang, "summary.failed", { names: failed.join(", ") }));
+  // The verdict with the status beside it, in both languages, as the command prints them.
+  lines.push(verdictLine(result.verdict, result.status, "en"), verdictLine(result.verdict, result.status, "zh"));
   return lines;
 }
 
@@ -73,10 +76,18 @@ function render() {
     el("p", {}, t(lang, `verdict.${verdict}.text`, { failed: failed.join(", "), unchecked: unchecked.join(", ") })),
   );
   if (unchecked.includes("report.signature")) banner.append(el("p", { class: "hint" }, t(lang, "verdict.report_hint")));
-  // Lifecycle status (completed, voided with reason and time, withdrawn, declined, expired, in
-  // progress) goes here, beside the verdict, once the bundle format states it.
-  const lifecycle = el("p", { id: "lifecycle", hidden: "" });
-  banner.append(lifecycle);
+  // The lifecycle status (completed, voided with reason and time, withdrawn, declined, expired,
+  // in progress), beside the verdict, derived from the records (lifecycle.js).
+  if (result.status) {
+    banner.append(
+      el(
+        "p",
+        { id: "lifecycle", "data-state": result.status.state, "data-at": result.status.at ?? "", "data-reason": result.status.reason ?? "" },
+        el("strong", {}, `${t(lang, "page.lifecycle")}: `),
+        verdictLine(verdict, result.status, lang),
+      ),
+    );
+  }
   out.append(banner);
 
   const b = result.bundle;

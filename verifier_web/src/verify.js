@@ -3,6 +3,7 @@
 import { sha256, toHex } from "./bytes.js";
 import { BUNDLE_ATTACHMENT, FAILED, MAX_BUNDLE_BYTES, NotABundle, parseBundle, verdictOf, verifyBundle } from "./bundle.js";
 import { Failure, detail } from "./failure.js";
+import { lifecycleOf } from "./lifecycle.js";
 import { PdfFile, PdfUnreadable, looksLikePdf } from "./pdf.js";
 
 export { FAILED, INCOMPLETE, VERIFIED } from "./bundle.js";
@@ -12,7 +13,8 @@ export class Unusable extends Failure {}
 
 /**
  * Verify a file's bytes: a PDF is checked as a certificate of evidence (its attached bundle),
- * anything else as a bundle. Returns {kind, checks, verdict, bundle}; throws Unusable when the
+ * anything else as a bundle. Returns {kind, checks, verdict, bundle, status} (status: the
+ * subject's lifecycle status from its records, lifecycle.js); throws Unusable when the
  * file is neither. `chain` reads the chain (anchor.js), `document` is a document's bytes.
  */
 export async function verifyFile(bytes, { chain = null, document = null, onCheck = null } = {}) {
@@ -40,7 +42,7 @@ export async function verifyFile(bytes, { chain = null, document = null, onCheck
       bundle = parseBundle(raw);
     } catch (e) {
       add({ name: "report.attachment", ok: false, detail: e instanceof Failure ? detail(e.key, e.params) : detail("malformed", { error: String(e) }) });
-      return { kind: "report", checks, verdict: FAILED, bundle: null };
+      return { kind: "report", checks, verdict: FAILED, bundle: null, status: null };
     }
     add({
       name: "report.attachment",
@@ -49,7 +51,7 @@ export async function verifyFile(bytes, { chain = null, document = null, onCheck
     });
     const result = await verifyBundle(bundle, { chain, documentSha256, onCheck });
     checks.push(...result.checks);
-    return { kind: "report", checks, verdict: verdictOf(checks), bundle };
+    return { kind: "report", checks, verdict: verdictOf(checks), bundle, status: lifecycleOf(bundle) };
   }
   let bundle;
   try {
@@ -59,7 +61,7 @@ export async function verifyFile(bytes, { chain = null, document = null, onCheck
     throw e;
   }
   const result = await verifyBundle(bundle, { chain, documentSha256, onCheck });
-  return { kind: "bundle", checks: result.checks, verdict: result.verdict, bundle };
+  return { kind: "bundle", checks: result.checks, verdict: result.verdict, bundle, status: lifecycleOf(bundle) };
 }
 
 export { PdfUnreadable };
