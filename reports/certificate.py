@@ -908,7 +908,8 @@ def _how_to_check(
         ),
         (
             "Run the open verifier (no account, no service needed).",
-            "<font name='Courier'>python -m evidence_chain.verify report.pdf --rpc URL</font> "
+            "<font name='Courier'>sealtrail-verify report.pdf --rpc URL</font> (installed by "
+            "pip from the Sealtrail repository; or python -m evidence_chain.verify) "
             f"where URL is any JSON-RPC endpoint of chain {escape(str(chain_id))}. It checks the "
             "signature, extracts the bundle and recomputes every step below; it prints each check "
             "and exits 0 only if all hold (<font name='Courier'>--document F</font>: is F in it?). "

@@ -648,7 +648,7 @@ def render_report(result: Mapping[str, Any], *, base_url: str) -> bytes:
         p(
             "Signatures are validated against the certificate authority of this service; the "
             "log's proofs are recomputed from its records. Check it yourself at "
-            f"{base_url}/verify, or offline with: python -m evidence_chain.verify FILE",
+            f"{base_url}/verify, or offline with: sealtrail-verify FILE",
             small,
         ),
     ]
