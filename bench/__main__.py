@@ -8,6 +8,8 @@ Targets (from the product's performance goals; checked here, never in unit tests
 - a 1,000-event subject's evidence bundle: under 150 ms (its proofs built in one pass);
 - anchoring: under 80,000 gas per anchor; every event on chain, confirmed, within a minute.
 - the browser verifier: the command's verdict on 100- and 1,000-event bundles, timed beside it.
+- the installable verifier: wheel size, with its dependencies, install time into a fresh venv,
+  the installed command on 100- and 1,000-event certificates.
 - time-stamping right after a cold start (fresh instances, 4 workers, 8 parallel clients):
   no failed request, no token that does not verify, no instance whose TSA does not chain.
 """
@@ -31,6 +33,7 @@ from bench import (
     signing_bench,
     subject_bundle,
     verifier_web,
+    verifier_wheel,
 )
 
 BENCHES: dict[str, Callable[[], list[str]]] = {
@@ -44,6 +47,7 @@ BENCHES: dict[str, Callable[[], list[str]]] = {
     "reports": reports.run,
     "subject-bundle": subject_bundle.run,
     "verifier_web": verifier_web.run,
+    "verifier_wheel": verifier_wheel.run,
     "cold-start": cold_start.run,
     "backup": backup.run,
 }

@@ -170,7 +170,8 @@ def test_the_report_tells_a_judge_what_was_signed_by_whom_and_how(
     assert signed.certificate_serial in text
     assert f"Issuer: {cert.issuer.rfc4514_string()}" in text
     flowing = " ".join(text.split())
-    assert "python -m evidence_chain.verify report.pdf --rpc URL" in flowing
+    assert "sealtrail-verify report.pdf --rpc URL" in flowing
+    assert "python -m evidence_chain.verify" in flowing
 
 
 def test_the_qr_code_opens_the_reports_verify_address(
