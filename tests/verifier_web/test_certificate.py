@@ -76,7 +76,7 @@ def test_the_attached_page_verifies_its_certificate(
         page.close()
 
 
-def test_a_pdf_without_the_bundle_fails_its_attachment_in_both(world: World, page: Page) -> None:
+def test_a_signed_pdf_without_the_bundle_is_a_contract_in_both(world: World, page: Page) -> None:
     from tests.reports.bundle_fixtures import make_pki, report_pdf
 
     def sign() -> bytes:
@@ -88,5 +88,9 @@ def test_a_pdf_without_the_bundle_fails_its_attachment_in_both(world: World, pag
         bare = pool.submit(sign).result()
     html = page.verify(bare, name="bare.pdf")
     cmd = command(bare)
-    assert html.verdict == cmd.verdict == "FAILED"
-    assert html.failed == cmd.failed == ["report.attachment"]
+    # A signed contract: its place in the log needs its evidence, so INCOMPLETE, never FAILED.
+    assert html.verdict == cmd.verdict == "INCOMPLETE"
+    assert html.failed == cmd.failed == []
+    assert html.checks["contract.in_evidence"] is cmd.checks["contract.in_evidence"] is None
+    assert cmd.checks["signature[0]"] is True and html.checks["signatures"] is None
+    assert html.line == cmd.line and html.line is not None and "--report/--bundle" in html.line

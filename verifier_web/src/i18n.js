@@ -60,6 +60,7 @@ const M = {
   "summary.failed": ["failed: {names}", "失败：{names}"],
   "kind.bundle": ["bundle", "证据包"],
   "kind.report": ["report", "证据证书"],
+  "kind.contract": ["contract", "签署合同"],
   "mark.true": ["held", "通过"],
   "mark.false": ["failed", "失败"],
   "mark.null": ["not checked", "未核验"],
@@ -79,6 +80,18 @@ const M = {
     "本页面不核验：证书的 PDF 签名请用 PDF 阅读器的签名面板或命令行验证器核验；证书所附证据在下方核验",
   ],
   "report.no_attachment": ["no embedded {name}: this PDF is not a certificate of evidence", "未嵌入 {name}：此 PDF 不是证据证书"],
+  "contract.signatures_not_checked": [
+    "not checked by this page: a signed contract's PDF signatures are checked by a PDF reader's signature panel or by the command (sealtrail-verify)",
+    "本页面不核验：签署合同的 PDF 签名请用 PDF 阅读器的签名面板或命令行验证器（sealtrail-verify）核验",
+  ],
+  "contract.no_signature": [
+    "the file carries no signature: it is neither a signed contract nor a certificate of evidence",
+    "此文件没有签名：既不是签署合同也不是证据证书",
+  ],
+  "contract.needs_evidence": [
+    "whether this exact file was recorded in the evidence log needs its certificate of evidence or bundle: drop that here, and choose this contract as the document to look for",
+    "此文件是否确已记录在证据日志中，需要其证据证书或证据包：请将其拖放到此处，并把本合同选为要查找的文件",
+  ],
   "ok.attachment": ["{name}, {size} bytes, SHA-256 {sha256}", "{name}，{size} 字节，SHA-256 {sha256}"],
 
   // ------------------------------------------------------------------ fields

@@ -136,10 +136,16 @@ export function statusSentence(status, lang) {
   return out;
 }
 
-/** The verdict with the status beside it, as the command prints it. */
-export function verdictLine(verdict, status, lang) {
+/** The verdict with the status beside it, as the command prints it (`kind` "contract": a
+ * signed contract alone, whose status needs its evidence). */
+export function verdictLine(verdict, status, lang, kind = null) {
   const zh = lang === "zh";
   const head = (VERDICT[verdict] ?? [verdict, verdict])[zh ? 1 : 0];
+  if (status === null && kind === "contract") {
+    return zh
+      ? `${head}；合同的状态及其在日志中的记录需要其证据证书或证据包（--report/--bundle）`
+      : `${head}; the contract's status and its place in the log need its certificate of evidence or bundle (--report/--bundle)`;
+  }
   if (status === null) return head;
   const said = statusSentence(status, lang);
   if (verdict === "FAILED") {

@@ -51,7 +51,7 @@ function summaryOf(result, lang) {
   const failed = result.checks.filter((c) => c.ok === false).map((c) => c.name);
   if (failed.length) lines.push(t(lang, "summary.failed", { names: failed.join(", ") }));
   // The verdict with the status beside it, in both languages, as the command prints them.
-  lines.push(verdictLine(result.verdict, result.status, "en"), verdictLine(result.verdict, result.status, "zh"));
+  lines.push(verdictLine(result.verdict, result.status, "en", result.kind), verdictLine(result.verdict, result.status, "zh", result.kind));
   return lines;
 }
 

@@ -31,6 +31,18 @@ export async function verifyFile(bytes, { chain = null, document = null, onCheck
       checks.push(c);
       if (onCheck) onCheck(c);
     };
+    // A PDF without the evidence attachment (and not naming it) is a signed contract, as the
+    // command reads it: its signatures are for a PDF reader or the command, and whether it was
+    // recorded needs its evidence, so nothing here fails a good contract.
+    if (!(await hasAttachment(pdf)) && !contains(bytes, BUNDLE_ATTACHMENT)) {
+      if (!contains(bytes, "/ByteRange") || !contains(bytes, "/Contents")) {
+        add({ name: "signatures", ok: false, detail: detail("contract.no_signature") });
+      } else {
+        add({ name: "signatures", ok: null, detail: detail("contract.signatures_not_checked") });
+      }
+      add({ name: "contract.in_evidence", ok: null, detail: detail("contract.needs_evidence") });
+      return { kind: "contract", checks, verdict: verdictOf(checks), bundle: null, status: null };
+    }
     // The PDF signature (PAdES) over the certificate is checked by the command and by PDF
     // readers; this page checks the evidence the certificate carries, so it says so.
     add({ name: "report.signature", ok: null, detail: detail("report.signature_not_checked") });
@@ -62,6 +74,26 @@ export async function verifyFile(bytes, { chain = null, document = null, onCheck
   }
   const result = await verifyBundle(bundle, { chain, documentSha256, onCheck });
   return { kind: "bundle", checks: result.checks, verdict: result.verdict, bundle, status: lifecycleOf(bundle) };
+}
+
+/** Whether the PDF's embedded files name the bundle (a broken tree counts as naming it: the
+ * certificate's checks then say what is wrong). */
+async function hasAttachment(pdf) {
+  try {
+    return (await pdf.embeddedFile(BUNDLE_ATTACHMENT, MAX_BUNDLE_BYTES)) !== null;
+  } catch {
+    return true;
+  }
+}
+
+/** Whether the bytes contain this ASCII text. */
+function contains(bytes, text) {
+  const needle = [...text].map((c) => c.charCodeAt(0));
+  outer: for (let i = bytes.indexOf(needle[0]); i !== -1 && i <= bytes.length - needle.length; i = bytes.indexOf(needle[0], i + 1)) {
+    for (let j = 1; j < needle.length; j++) if (bytes[i + j] !== needle[j]) continue outer;
+    return true;
+  }
+  return false;
 }
 
 export { PdfUnreadable };
