@@ -171,6 +171,18 @@ def test_the_status_stands_beside_the_verdict_everywhere(
     ).get_data(as_text=True)
     assert f'data-state="{state}"' in page
     assert said in page
+    # The signature verification report PDF states it too.
+    pdf = client.post(
+        "/api/v1/verify?format=pdf", data=resp.data, headers={"Content-Type": "application/pdf"}
+    ).data
+    (tmp_path / "verification.pdf").write_bytes(pdf)
+    words = subprocess.run(
+        ["pdftotext", str(tmp_path / "verification.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert said in " ".join(words.split())
 
     if signed is None:
         return
@@ -206,3 +218,13 @@ def test_the_status_stands_beside_the_verdict_everywhere(
     assert result["status"]["state"] == "voided"
     (check,) = [c for c in result["checks"] if c["name"] == "contract.in_evidence"]
     assert check["ok"] is True and "envelope.signed" in check["detail"]
+    page = client.post(
+        "/verify",
+        data={
+            "file": (io.BytesIO(bytes(changed)), "lease.pdf"),
+            "evidence": (io.BytesIO(resp.data), "certificate.pdf"),
+        },
+        content_type="multipart/form-data",
+    ).get_data(as_text=True)
+    assert "verdict-failed" in page and 'data-state="voided"' in page
+    assert "<code>signature[0]</code>" in page
