@@ -432,7 +432,7 @@ class FileVerdict:
             if quote is None
             else verdict_line(self.verdict, self.status, lang, quote)
         )
-        if self.status is None and self.kind == "contract":
+        if self.status is None and self.kind == "contract" and self.verdict != FAILED:
             line += (
                 "；合同的状态及其在日志中的记录需要其证据证书或证据包（--report/--bundle）"
                 if lang == "zh"

@@ -141,7 +141,7 @@ export function statusSentence(status, lang) {
 export function verdictLine(verdict, status, lang, kind = null) {
   const zh = lang === "zh";
   const head = (VERDICT[verdict] ?? [verdict, verdict])[zh ? 1 : 0];
-  if (status === null && kind === "contract") {
+  if (status === null && kind === "contract" && verdict !== "FAILED") {
     return zh
       ? `${head}；合同的状态及其在日志中的记录需要其证据证书或证据包（--report/--bundle）`
       : `${head}; the contract's status and its place in the log need its certificate of evidence or bundle (--report/--bundle)`;
