@@ -35,19 +35,16 @@ import math
 import re
 import secrets
 import zipfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from evidence_chain import db
-from evidence_chain.blobs import BlobStore, blob_store_for
 from evidence_chain.clock import aware as _aware
 from evidence_chain.clock import iso as _iso
-from evidence_chain.clock import utcnow as _utcnow
-from evidence_chain.config import Settings
 from evidence_chain.errors import (
     ConflictError,
     EvidenceError,
@@ -59,12 +56,20 @@ from evidence_chain.errors import (
     VerificationError,
 )
 from evidence_chain.events import format_time, parse_event, parse_rfc3339
-from evidence_chain.ledger import Ledger
-from evidence_chain.models import Tenant
 from evidence_chain.tenants import TenantRef
-from messages.service import Message, Notifier, notifier_for
-from signing.envelopes.models import Envelope, EnvelopeDocument, EnvelopeField, EnvelopeParty
-from signing.models import Seal
+from messages.service import Message
+from signing.envelopes.store import (
+    DOCUMENT,
+    ENVELOPE,
+    FIELD,
+    OPEN,
+    PARTY,
+    SEAL,
+    STATUSES,
+    EnvelopeStore,
+    _Loaded,
+    hash_token,
+)
 from signing.pades import PDF_LOCK, serialised, unlocked_timestamper
 from signing.pki import Identity
 from signing.seals import draw_text_lines
@@ -153,17 +158,6 @@ class SignerView:
 
 # --- constants -------------------------------------------------------------------------------
 
-STATUSES = (
-    "draft",
-    "sent",
-    "in_progress",
-    "completed",
-    "declined",
-    "withdrawn",
-    "expired",
-    "voided",
-)
-OPEN = ("sent", "in_progress")
 FIELD_KINDS = ("signature", "seal", "date", "text")
 MARK_KINDS = ("signature", "seal")
 ORDER_MODES = ("sequential", "parallel", "custom")
@@ -184,20 +178,6 @@ DEFAULT_SIZES = {
     "text": (150.0, 16.0),
 }
 LOCKED = "too many wrong codes: this link is locked; ask the sender for a new link"
-
-ENVELOPE = Envelope.__table__  # type: ignore[attr-defined]
-DOCUMENT = EnvelopeDocument.__table__  # type: ignore[attr-defined]
-PARTY = EnvelopeParty.__table__  # type: ignore[attr-defined]
-FIELD = EnvelopeField.__table__  # type: ignore[attr-defined]
-TENANT = Tenant.__table__  # type: ignore[attr-defined]
-SEAL = Seal.__table__  # type: ignore[attr-defined]
-
-Clock = Callable[[], dt.datetime]
-
-
-def hash_token(token: str) -> bytes:
-    """The stored form of a signer link token (256 bits of randomness: a plain hash suffices)."""
-    return hashlib.sha256(token.encode("utf-8")).digest()
 
 
 def _code_hash(salt: bytes, code: str) -> bytes:
@@ -398,28 +378,6 @@ def document_timestamp(pdf: bytes, service: SigningService) -> bytes:
 # --- rows to views ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Loaded:
-    """One envelope with its tenant, documents, parties and fields, read in one go."""
-
-    env: Any
-    tenant_public_id: str
-    documents: list[Any]
-    parties: list[Any]
-    fields: list[Any]
-
-    def party_fields(self, party_id: int) -> list[Any]:
-        """The fields of one party, in creation order."""
-        return [f for f in self.fields if f.party_id == party_id]
-
-    def turn(self) -> int | None:
-        """The routing order whose parties may sign now (None when nobody may)."""
-        if self.env.status not in OPEN:
-            return None
-        pending = [p.routing_order for p in self.parties if p.status == "pending"]
-        return min(pending) if pending else None
-
-
 def _field_view(row: Any) -> FieldView:
     return FieldView(
         id=row.public_id,
@@ -471,76 +429,10 @@ def _actor_initiator(who: InitiatorContext) -> dict[str, Any]:
 SYSTEM_ACTOR = {"role": "system", "name": "sealtrail"}
 
 
-class EnvelopeService:
+class EnvelopeService(EnvelopeStore):
     """Envelopes of every tenant of one instance: the initiator and the signer side."""
 
-    def __init__(
-        self,
-        settings: Settings,
-        engine: Engine,
-        ledger: Ledger,
-        signing: Callable[[], SigningService],
-        *,
-        blobs: BlobStore | None = None,
-        notifier: Notifier | None = None,
-        clock: Clock = _utcnow,
-    ) -> None:
-        self.settings = settings
-        self.engine = engine
-        self.ledger = ledger
-        self._signing = signing
-        self.blobs = blobs or blob_store_for(settings.home)
-        self.notifier = notifier or notifier_for(settings)
-        self.clock = clock
-        self._postgres = engine.dialect.name == "postgresql"
-
-    @property
-    def signing(self) -> SigningService:
-        """The signing engine (opened on first use)."""
-        return self._signing()
-
     # --- storage helpers ------------------------------------------------------------------
-
-    def _load(self, conn: Connection, env_row: Any) -> _Loaded:
-        tenant = conn.execute(
-            select(TENANT.c.public_id).where(TENANT.c.id == env_row.tenant_id)
-        ).scalar_one()
-        docs = conn.execute(
-            select(DOCUMENT).where(DOCUMENT.c.envelope_id == env_row.id).order_by(DOCUMENT.c.n)
-        ).all()
-        parties = conn.execute(
-            select(PARTY).where(PARTY.c.envelope_id == env_row.id).order_by(PARTY.c.id)
-        ).all()
-        fields_ = conn.execute(
-            select(FIELD).where(FIELD.c.envelope_id == env_row.id).order_by(FIELD.c.id)
-        ).all()
-        return _Loaded(env_row, str(tenant), list(docs), list(parties), list(fields_))
-
-    def _lock_envelope(self, conn: Connection, envelope_id: int) -> Any:
-        # SQLite: every write transaction is BEGIN IMMEDIATE already (evidence_chain.db), so
-        # it is serialised; PostgreSQL: a row lock on the envelope serialises its changes.
-        query = select(ENVELOPE).where(ENVELOPE.c.id == envelope_id)
-        if self._postgres:
-            query = query.with_for_update()
-        return conn.execute(query).one()
-
-    def _tenant_envelope(self, conn: Connection, tenant_id: int, envelope_id: str) -> Any:
-        row = conn.execute(
-            select(ENVELOPE).where(
-                ENVELOPE.c.public_id == envelope_id, ENVELOPE.c.tenant_id == tenant_id
-            )
-        ).first()
-        if row is None:
-            raise NotFoundError(f"no envelope {envelope_id!r}", details={"envelope": envelope_id})
-        return row
-
-    def _party_by_token(self, conn: Connection, token: str) -> Any:
-        if not isinstance(token, str) or not 20 <= len(token) <= 100:
-            raise NotFoundError("unknown signing link")
-        row = conn.execute(select(PARTY).where(PARTY.c.token_hash == hash_token(token))).first()
-        if row is None:
-            raise NotFoundError("unknown signing link")
-        return row
 
     def _event(
         self,
