@@ -36,7 +36,6 @@ import re
 import secrets
 import zipfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import serialization
@@ -66,9 +65,19 @@ from signing.envelopes.store import (
     PARTY,
     SEAL,
     STATUSES,
-    EnvelopeStore,
     _Loaded,
     hash_token,
+)
+from signing.envelopes.views import (
+    SYSTEM_ACTOR,
+    DocumentView,
+    EnvelopeViews,
+    FieldView,
+    InitiatorContext,
+    RequestContext,
+    SignerView,
+    _actor_initiator,
+    _actor_party,
 )
 from signing.pades import PDF_LOCK, serialised, unlocked_timestamper
 from signing.pki import Identity
@@ -86,74 +95,6 @@ __all__ = [
     "RequestContext",
     "SignerView",
 ]
-
-
-@dataclass(frozen=True)
-class RequestContext:
-    """Where a request came from, recorded with every evidence event."""
-
-    ip: str | None
-    user_agent: str | None
-
-
-@dataclass(frozen=True)
-class FieldView:
-    """A field of a party: where it is and what it holds (PDF points, origin bottom-left).
-
-    ``kind`` is "signature", "seal", "date" or "text". An ``anywhere`` field has no page, x
-    or y until its party places it; ``w`` and ``h`` are always known.
-    """
-
-    id: str
-    kind: str
-    document: int
-    page: int | None
-    x: float | None
-    y: float | None
-    w: float
-    h: float
-    anywhere: bool
-    label: str | None
-    value: str | None
-
-
-@dataclass(frozen=True)
-class DocumentView:
-    """A document of an envelope: its number (from 1), name, page count and current SHA-256."""
-
-    n: int
-    name: str
-    pages: int
-    sha256: str
-
-
-@dataclass(frozen=True)
-class SignerView:
-    """What a party sees on its signer page.
-
-    ``party_status`` is "waiting" (an earlier group has not finished), "ready", "signed" or
-    "declined". ``code_channel`` says where the code goes ("email" or "sms"), and
-    ``code_destination`` the masked address (``a***@example.com``, ``+86******1234``).
-    """
-
-    envelope_id: str
-    title: str
-    message: str | None
-    envelope_status: str
-    party_id: str
-    party_name: str
-    party_kind: str
-    organisation: str | None
-    party_status: str
-    your_turn: bool
-    code_verified: bool
-    code_locked: bool
-    code_channel: str | None
-    code_destination: str | None
-    documents: tuple[DocumentView, ...]
-    fields: tuple[FieldView, ...]
-    can_download: bool
-    waiting_for: tuple[str, ...] = ()  # names of the parties whose turn comes first
 
 
 # --- constants -------------------------------------------------------------------------------
@@ -182,25 +123,6 @@ LOCKED = "too many wrong codes: this link is locked; ask the sender for a new li
 
 def _code_hash(salt: bytes, code: str) -> bytes:
     return hashlib.sha256(salt + code.encode("ascii")).digest()
-
-
-def mask_email(email: str) -> str:
-    """``alice@example.com`` -> ``a***@example.com``."""
-    local, _, domain = email.partition("@")
-    return f"{local[:1]}***@{domain}"
-
-
-def mask_phone(phone: str) -> str:
-    """``+8613800001234`` -> ``+86******1234``."""
-    return phone[:3] + "*" * max(len(phone) - 7, 0) + phone[-4:]
-
-
-@dataclass(frozen=True)
-class InitiatorContext:
-    """Who acts for the tenant: the API key prefix, and where the request came from."""
-
-    key_prefix: str | None
-    request: RequestContext
 
 
 def _ilabel(value: Any, label: str, limit: int, *, required: bool = False) -> str | None:
@@ -378,58 +300,7 @@ def document_timestamp(pdf: bytes, service: SigningService) -> bytes:
 # --- rows to views ----------------------------------------------------------------------
 
 
-def _field_view(row: Any) -> FieldView:
-    return FieldView(
-        id=row.public_id,
-        kind=row.kind,
-        document=int(row.document_n),
-        page=row.page,
-        x=row.x,
-        y=row.y,
-        w=float(row.w),
-        h=float(row.h),
-        anywhere=bool(row.anywhere),
-        label=row.label,
-        value=row.value,
-    )
-
-
-def _field_json(row: Any) -> dict[str, Any]:
-    return {
-        "id": row.public_id,
-        "kind": row.kind,
-        "document": int(row.document_n),
-        "page": row.page,
-        "x": row.x,
-        "y": row.y,
-        "width": float(row.w),
-        "height": float(row.h),
-        "anywhere": bool(row.anywhere),
-        "label": row.label,
-        "value": row.value,
-    }
-
-
-def _actor_party(party: Any) -> dict[str, Any]:
-    return {
-        "role": "party",
-        "party_id": party.public_id,
-        "name": party.name,
-        "email": party.email,
-        "phone": party.phone,
-        "kind": party.kind,
-        "organisation": party.organisation,
-    }
-
-
-def _actor_initiator(who: InitiatorContext) -> dict[str, Any]:
-    return {"role": "initiator", "api_key_prefix": who.key_prefix}
-
-
-SYSTEM_ACTOR = {"role": "system", "name": "sealtrail"}
-
-
-class EnvelopeService(EnvelopeStore):
+class EnvelopeService(EnvelopeViews):
     """Envelopes of every tenant of one instance: the initiator and the signer side."""
 
     # --- storage helpers ------------------------------------------------------------------
@@ -527,11 +398,6 @@ class EnvelopeService(EnvelopeStore):
         return done
 
     # --- notifications --------------------------------------------------------------------
-
-    def _destination(self, party: Any) -> tuple[str, str]:
-        if party.email:
-            return "email", str(party.email)
-        return "sms", str(party.phone)
 
     def _send_link(self, conn: Connection, loaded: _Loaded, party: Any, *, reminder: bool) -> str:
         """Issue a fresh link token for ``party`` (replacing any earlier one) and send it."""
@@ -936,60 +802,6 @@ class EnvelopeService(EnvelopeStore):
             "value": value,
         }
 
-    def _detail(self, loaded: _Loaded) -> dict[str, Any]:
-        env = loaded.env
-        turn = loaded.turn()
-        base = f"/api/v1/envelopes/{env.public_id}"
-        return {
-            "id": env.public_id,
-            "title": env.title,
-            "message": env.message,
-            "status": env.status,
-            "order": env.order_mode,
-            "created_at": _iso(env.created_at),
-            "sent_at": _iso(env.sent_at),
-            "completed_at": _iso(env.completed_at),
-            "expires_at": _iso(env.expires_at),
-            "finished_at": _iso(env.finished_at),
-            "finished_reason": env.finished_reason,
-            "voided_at": _iso(env.voided_at),
-            "voided_reason": env.voided_reason,
-            "documents": [
-                {
-                    "n": int(d.n),
-                    "name": d.name,
-                    "pages": int(d.pages),
-                    "sha256_original": d.sha256_original,
-                    "sha256_current": d.sha256_current,
-                    "sha256_void": d.sha256_void,
-                    "url": f"{base}/documents/{int(d.n)}",
-                }
-                for d in loaded.documents
-            ],
-            "parties": [
-                {
-                    "id": p.public_id,
-                    "name": p.name,
-                    "email": p.email,
-                    "phone": p.phone,
-                    "kind": p.kind,
-                    "organisation": p.organisation,
-                    "seal_id": p.seal_id,
-                    "role": p.role,
-                    "order": int(p.routing_order),
-                    "status": p.status,
-                    "your_turn": p.status == "pending" and p.routing_order == turn,
-                    "notified": p.token_hash is not None,
-                    "code_locked": bool(p.otp_locked),
-                    "signed_at": _iso(p.signed_at),
-                    "declined_at": _iso(p.declined_at),
-                    "decline_reason": p.decline_reason,
-                    "fields": [_field_json(f) for f in loaded.party_fields(int(p.id))],
-                }
-                for p in loaded.parties
-            ],
-        }
-
     def get(self, tenant: TenantRef, envelope_id: str) -> dict[str, Any]:
         """One of the tenant's envelopes with the status of every party."""
         with db.reading(self.engine) as conn:
@@ -1339,43 +1151,6 @@ class EnvelopeService(EnvelopeStore):
             party = conn.execute(select(PARTY).where(PARTY.c.id == party.id)).one()
             return party, self._load(conn, env)
 
-    def _view(self, party: Any, loaded: _Loaded) -> SignerView:
-        now = self.clock()
-        turn = loaded.turn()
-        if party.status == "pending":
-            status = "ready" if party.routing_order == turn else "waiting"
-        else:
-            status = party.status
-        until = _aware(party.authenticated_until)
-        channel, to = self._destination(party)
-        return SignerView(
-            envelope_id=loaded.env.public_id,
-            title=loaded.env.title,
-            message=loaded.env.message,
-            envelope_status=loaded.env.status,
-            party_id=party.public_id,
-            party_name=party.name,
-            party_kind=party.kind,
-            organisation=party.organisation,
-            party_status=status,
-            your_turn=status == "ready",
-            code_verified=until is not None and until > now,
-            code_locked=bool(party.otp_locked),
-            code_channel=channel,
-            code_destination=mask_email(to) if channel == "email" else mask_phone(to),
-            documents=tuple(
-                DocumentView(int(d.n), d.name, int(d.pages), d.sha256_current)
-                for d in loaded.documents
-            ),
-            fields=tuple(_field_view(f) for f in loaded.party_fields(int(party.id))),
-            can_download=loaded.env.status == "completed",
-            waiting_for=tuple(
-                p.name
-                for p in loaded.parties
-                if status == "waiting" and p.status == "pending" and p.routing_order == turn
-            ),
-        )
-
     def signer_view(self, token: str) -> SignerView:
         """The party's view of its envelope, without recording anything."""
         party, loaded = self._open(token)
@@ -1387,14 +1162,6 @@ class EnvelopeService(EnvelopeStore):
         with self.engine.begin() as conn:
             self._event(conn, loaded, "envelope.link_opened", _actor_party(party), ctx, {})
         return self._view(party, loaded)
-
-    def _doc(self, loaded: _Loaded, document: int) -> Any:
-        for d in loaded.documents:
-            if int(d.n) == document:
-                return d
-        raise NotFoundError(
-            f"the envelope has no document {document}", details={"document": document}
-        )
 
     def record_view(self, token: str, document: int, ctx: RequestContext) -> None:
         """Record that the party viewed document ``document`` (``envelope.document_viewed``)."""
