@@ -57,6 +57,13 @@ from evidence_chain.errors import (
 from evidence_chain.events import format_time, parse_event, parse_rfc3339
 from evidence_chain.tenants import TenantRef
 from messages.service import Message
+from signing.envelopes.appearance import (
+    MARK_KINDS,
+    compose_appearance,
+    is_latin,
+    page_boxes,
+    party_appearance,
+)
 from signing.envelopes.store import (
     DOCUMENT,
     ENVELOPE,
@@ -81,7 +88,6 @@ from signing.envelopes.views import (
 )
 from signing.pades import PDF_LOCK, serialised, unlocked_timestamper
 from signing.pki import Identity
-from signing.seals import draw_text_lines
 from webhooks import service as webhooks
 
 if TYPE_CHECKING:
@@ -100,7 +106,6 @@ __all__ = [
 # --- constants -------------------------------------------------------------------------------
 
 FIELD_KINDS = ("signature", "seal", "date", "text")
-MARK_KINDS = ("signature", "seal")
 ORDER_MODES = ("sequential", "parallel", "custom")
 CODE_TTL = dt.timedelta(minutes=10)
 CODE_MAX_TRIES = 5
@@ -158,87 +163,6 @@ _PHONE = re.compile(r"^\+?[0-9]{6,20}$")
 # --- PDF helpers (pyHanko) ----------------------------------------------------------------
 
 
-def _page_boxes(pdf: bytes, max_bytes: int) -> list[tuple[float, float, float, float]]:
-    """Media boxes of every page (llx, lly, urx, ury); refuses what the engine cannot sign."""
-    from pyhanko.pdf_utils.rw_common import find_inherited_value_in_tree
-
-    from signing.pades import check_pdf
-
-    reader = check_pdf(pdf, max_bytes)
-    count = int(reader.root["/Pages"]["/Count"])
-    boxes = []
-    for ix in range(count):
-        page_ref, _ = reader.find_page_for_modification(ix)
-        mb = find_inherited_value_in_tree(page_ref.get_object(), "/MediaBox", "/Parent")
-        x1, y1, x2, y2 = (float(v) for v in mb)
-        boxes.append((min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)))
-    return boxes
-
-
-def _latin(text: str) -> bool:
-    try:
-        text.encode("cp1252")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def compose_appearance(
-    width: float,
-    height: float,
-    mark_pdf: bytes | None,
-    mark_rect: tuple[float, float, float, float],
-    texts: Sequence[tuple[float, float, float, str]],
-    *,
-    box: bool = False,
-) -> bytes:
-    """One page of ``width`` x ``height`` points: a mark (seal PDF) fitted into ``mark_rect``,
-    an optional frame around it, and lines of text ``(x, y, size, text)`` (any script)."""
-    from pyhanko.pdf_utils import generic
-    from pyhanko.pdf_utils.generic import pdf_name
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.pdf_utils.writer import PdfFileWriter
-
-    writer = PdfFileWriter()
-    num = generic.FloatObject
-    page = generic.DictionaryObject(
-        {
-            pdf_name("/Type"): pdf_name("/Page"),
-            pdf_name("/MediaBox"): generic.ArrayObject([num(0), num(0), num(width), num(height)]),
-        }
-    )
-    writer.insert_page(page)
-    resources = generic.DictionaryObject({pdf_name("/XObject"): generic.DictionaryObject()})
-    ops: list[bytes] = []
-    mx, my, mw, mh = mark_rect
-    if box:
-        ops.append(
-            b"q 0.1 0.2 0.6 RG 1.2 w %.3f %.3f %.3f %.3f re S Q" % (mx + 1, my + 1, mw - 2, mh - 2)
-        )
-    if mark_pdf is not None:
-        xobj = writer.import_page_as_xobject(PdfFileReader(io.BytesIO(mark_pdf)), 0)
-        resources[pdf_name("/XObject")][pdf_name("/Mark")] = xobj
-        bbox = xobj.get_object()["/BBox"]
-        bw, bh = float(bbox[2]) - float(bbox[0]), float(bbox[3]) - float(bbox[1])
-        scale = min(mw / bw, mh / bh)
-        ops.append(
-            b"q %.4f 0 0 %.4f %.3f %.3f cm /Mark Do Q"
-            % (scale, scale, mx + (mw - bw * scale) / 2, my + (mh - bh * scale) / 2)
-        )
-    if texts:
-        lines = draw_text_lines(width, height, texts)
-        text_xobj = writer.import_page_as_xobject(PdfFileReader(io.BytesIO(lines)), 0)
-        resources[pdf_name("/XObject")][pdf_name("/Text")] = text_xobj
-        ops.append(b"q /Text Do Q")
-    page[pdf_name("/Contents")] = writer.add_object(
-        generic.StreamObject(stream_data=b"\n".join(ops))
-    )
-    page[pdf_name("/Resources")] = resources
-    buf = io.BytesIO()
-    writer.write(buf)
-    return buf.getvalue()
-
-
 @serialised
 def stamp_void(pdf: bytes, banner: str) -> bytes:
     """An incremental update marking every page VOID: a large diagonal "VOID" watermark and
@@ -250,7 +174,7 @@ def stamp_void(pdf: bytes, banner: str) -> bytes:
 
     from signing import seals
 
-    boxes = _page_boxes(pdf, len(pdf) + 1)
+    boxes = page_boxes(pdf, len(pdf) + 1)
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     for ix, (llx, lly, urx, ury) in enumerate(boxes):
         width, height = urx - llx, ury - lly
@@ -502,7 +426,7 @@ class EnvelopeService(EnvelopeViews):
         docs: list[dict[str, Any]] = []
         for i, (name, pdf) in enumerate(documents, start=1):
             try:
-                boxes = _page_boxes(pdf, limit)
+                boxes = page_boxes(pdf, limit)
             except EvidenceError as exc:
                 raise type(exc)(
                     f"document {i}: {exc.message}", details={**exc.details, "document": i}
@@ -1575,7 +1499,7 @@ class EnvelopeService(EnvelopeViews):
             if row is None:
                 raise NotFoundError(f"the seal {party.seal_id} no longer exists")
             return bytes(row.appearance), False
-        if not _latin(party.name):
+        if not is_latin(party.name):
             from signing.seals import SealSpec, draw_seal
 
             return draw_seal(SealSpec("personal", str(party.name)[:40])), False
@@ -1602,7 +1526,7 @@ class EnvelopeService(EnvelopeViews):
         x1 = max(r["x"] + r["w"] for r in on_doc)
         y1 = max(r["y"] + r["h"] for r in on_doc)
         page = on_doc[0]["page"]
-        appearance = self._appearance(party, on_doc, mark, signed_at, (x0, y0, x1 - x0, y1 - y0))
+        appearance = party_appearance(party, on_doc, mark, signed_at, (x0, y0, x1 - x0, y1 - y0))
         first = not doc.certified and doc.sha256_current == doc.sha256_original
         reserve: list[FieldReservation] = []
         certify = False
@@ -1665,34 +1589,6 @@ class EnvelopeService(EnvelopeViews):
             if fs:
                 out[p.public_id] = fs
         return out
-
-    def _appearance(
-        self,
-        party: Any,
-        on_doc: list[dict[str, Any]],
-        mark: tuple[bytes | None, bool],
-        signed_at: dt.datetime,
-        bbox: tuple[float, float, float, float],
-    ) -> bytes:
-        bx, by, bw, bh = bbox
-        mark_pdf, framed = mark
-        texts: list[tuple[float, float, float, str]] = []
-        mark_rect = (0.0, 0.0, bw, bh)
-        for r in on_doc:
-            rx, ry, rw, rh = r["x"] - bx, r["y"] - by, r["w"], r["h"]
-            if r["kind"] in MARK_KINDS:
-                mark_rect = (rx, ry, rw, rh)
-                if framed:
-                    size = max(6.0, min(rh * 0.34, 14.0))
-                    texts.append((rx + 6, ry + rh - size - 5, size, str(party.name)))
-                    small = max(5.0, size * 0.55)
-                    texts.append(
-                        (rx + 6, ry + 5, small, f"digitally signed {format_time(signed_at)[:16]}Z")
-                    )
-            else:
-                size = max(6.0, min(rh * 0.7, 14.0))
-                texts.append((rx + 2, ry + (rh - size) / 2 + 1, size, str(r["value"] or "")))
-        return compose_appearance(bw, bh, mark_pdf, mark_rect, texts, box=framed)
 
     def decline(self, token: str, reason: str, ctx: RequestContext) -> SignerView:
         """Decline to sign, with a reason: the envelope becomes ``declined``."""
