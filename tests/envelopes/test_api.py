@@ -222,7 +222,7 @@ def test_a_later_party_cannot_sign_before_its_turn(
 
     from evidence_chain.errors import ConflictError
     from signing.envelopes.models import EnvelopeParty
-    from signing.envelopes.service import hash_token
+    from signing.envelopes.store import hash_token
 
     spec = one_party_spec()
     spec["order"] = "sequential"
