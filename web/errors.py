@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from evidence_chain import errors as E
 from reports.verification import UnsupportedFileError
+from signing.envelopes.rules import IllegalTransitionError
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ STATUSES: dict[type[E.EvidenceError], int] = {
     E.ForbiddenError: 403,
     E.NotFoundError: 404,
     E.ConflictError: 409,
+    IllegalTransitionError: 409,  # an envelope or party action its state does not allow
     E.GoneError: 410,
     E.PayloadTooLargeError: 413,
     UnsupportedFileError: 415,

@@ -22,6 +22,7 @@ from evidence_chain.errors import (
 )
 from messages.service import Message
 from signing.envelopes.evidence import EnvelopeEvidence
+from signing.envelopes.rules import FINAL, EnvelopeStatus, PartyStatus
 from signing.envelopes.store import ENVELOPE, PARTY, _Loaded, hash_token
 from signing.envelopes.views import RequestContext, _actor_party
 
@@ -78,7 +79,7 @@ class EnvelopeCodes(EnvelopeEvidence):
         for party in loaded.parties:
             if (
                 party.routing_order == turn
-                and party.status == "pending"
+                and party.status == PartyStatus.PENDING
                 and party.token_hash is None
             ):
                 self._send_link(conn, loaded, party, reminder=False)
@@ -93,14 +94,14 @@ class EnvelopeCodes(EnvelopeEvidence):
         env = self._expire_if_due(env)
         now = self.clock()
         expires = _aware(party.token_expires_at)
-        if env.status in ("withdrawn", "declined", "expired", "voided"):
+        if env.status in FINAL:
             raise GoneError(
                 f"this envelope is {env.status}; the link no longer works",
                 details={"status": env.status},
             )
         if expires is not None and expires <= now:
             raise GoneError("this signing link has expired", details={"status": env.status})
-        if env.status == "completed" and not finished_ok:
+        if env.status == EnvelopeStatus.COMPLETED and not finished_ok:
             raise GoneError("this envelope is completed; nothing is left to do here")
         with db.reading(self.engine) as conn:
             party = conn.execute(select(PARTY).where(PARTY.c.id == party.id)).one()
@@ -117,7 +118,7 @@ class EnvelopeCodes(EnvelopeEvidence):
     def request_code(self, token: str, ctx: RequestContext) -> None:
         """Send the party a fresh one-time code; RateLimitedError if asked again too soon."""
         party, loaded = self._open(token, finished_ok=False)
-        if party.status != "pending":
+        if party.status != PartyStatus.PENDING:
             raise ConflictError(f"you have already {party.status}; no code is needed")
         code = f"{secrets.randbelow(10**6):06d}"
         salt = secrets.token_bytes(16)

@@ -10,7 +10,9 @@ from evidence_chain import db
 from evidence_chain.clock import aware as _aware
 from evidence_chain.clock import iso as _iso
 from evidence_chain.events import format_time, parse_event
-from signing.envelopes.store import ENVELOPE, OPEN, _Loaded
+from signing.envelopes import rules
+from signing.envelopes.rules import OPEN, EnvelopeAction, EnvelopeStatus, PartyAction, PartyStatus
+from signing.envelopes.store import ENVELOPE, PARTY, _Loaded
 from signing.envelopes.views import SYSTEM_ACTOR, EnvelopeViews, RequestContext
 from webhooks import service as webhooks
 
@@ -68,12 +70,46 @@ class EnvelopeEvidence(EnvelopeViews):
         }
         webhooks.enqueue(conn, int(env.tenant_id), event, payload)
 
-    def _set_status(self, conn: Connection, env_id: int, status: str, **values: Any) -> None:
-        conn.execute(
+    def _advance(
+        self, conn: Connection, env_id: int, status: str, action: EnvelopeAction, **values: Any
+    ) -> EnvelopeStatus:
+        """Take the envelope from ``status`` by ``action`` to the state the table gives.
+
+        The one way an envelope's status changes: IllegalTransitionError (naming the allowed
+        actions) when the table has no such transition, or when the stored status is no
+        longer ``status``. Bumps the version, and sets ``values`` (timestamps, reasons).
+        """
+        target = rules.advance(status, action)
+        assert target is not None, "deleting a draft removes its rows; it sets no status"
+        changed = conn.execute(
             update(ENVELOPE)
-            .where(ENVELOPE.c.id == env_id)
-            .values(status=status, version=ENVELOPE.c.version + 1, **values)
-        )
+            .where(ENVELOPE.c.id == env_id, ENVELOPE.c.status == str(status))
+            .values(status=target.value, version=ENVELOPE.c.version + 1, **values)
+        ).rowcount
+        if changed != 1:
+            now = conn.execute(select(ENVELOPE.c.status).where(ENVELOPE.c.id == env_id)).scalar()
+            rules.advance(str(now), action)  # raises from the state actually stored
+            raise AssertionError(f"envelope {env_id} changed from {status} to {now} meanwhile")
+        return target
+
+    def _advance_party(
+        self, conn: Connection, party_id: int, status: str, action: PartyAction, **values: Any
+    ) -> PartyStatus:
+        """Take a party from ``status`` by ``action`` to the state the party table gives.
+
+        The one way a party's status changes; IllegalTransitionError as for an envelope.
+        """
+        target = rules.advance_party(status, action)
+        changed = conn.execute(
+            update(PARTY)
+            .where(PARTY.c.id == party_id, PARTY.c.status == str(status))
+            .values(status=target.value, **values)
+        ).rowcount
+        if changed != 1:
+            now = conn.execute(select(PARTY.c.status).where(PARTY.c.id == party_id)).scalar()
+            rules.advance_party(str(now), action)  # raises from the state actually stored
+            raise AssertionError(f"party {party_id} changed from {status} to {now} meanwhile")
+        return target
 
     def _expire_if_due(self, env_row: Any) -> Any:
         """Expire an open envelope past its expiry (lazily, on access); return the fresh row."""
@@ -83,9 +119,9 @@ class EnvelopeEvidence(EnvelopeViews):
             return env_row
         with self.engine.begin() as conn:
             row = self._lock_envelope(conn, int(env_row.id))
-            if row.status in OPEN:
+            if rules.allows(row.status, EnvelopeAction.EXPIRE):
                 loaded = self._load(conn, row)
-                self._set_status(conn, int(row.id), "expired", finished_at=now)
+                self._advance(conn, int(row.id), row.status, EnvelopeAction.EXPIRE, finished_at=now)
                 self._event(
                     conn,
                     loaded,
@@ -106,7 +142,7 @@ class EnvelopeEvidence(EnvelopeViews):
             ).all()
         done = 0
         for row in rows:
-            if self._expire_if_due(row).status == "expired":
+            if self._expire_if_due(row).status == EnvelopeStatus.EXPIRED:
                 done += 1
         return done
 

@@ -13,10 +13,12 @@ from evidence_chain.clock import aware as _aware
 from evidence_chain.clock import iso as _iso
 from evidence_chain.errors import ConflictError, NotFoundError, RateLimitedError, ValidationError
 from evidence_chain.tenants import TenantRef
+from signing.envelopes import rules
 from signing.envelopes.codes import EnvelopeCodes
 from signing.envelopes.intake import checked_text
+from signing.envelopes.rules import STATUSES, EnvelopeAction, EnvelopeStatus, PartyStatus
 from signing.envelopes.signer import document_timestamp, stamp_void
-from signing.envelopes.store import DOCUMENT, ENVELOPE, FIELD, OPEN, PARTY, STATUSES
+from signing.envelopes.store import DOCUMENT, ENVELOPE, FIELD, PARTY
 from signing.envelopes.views import InitiatorContext, _actor_initiator
 
 REMIND_INTERVAL = dt.timedelta(seconds=60)
@@ -72,7 +74,7 @@ class EnvelopeInitiator(EnvelopeCodes):
                         "completed_at": _iso(row.completed_at),
                         "expires_at": _iso(row.expires_at),
                         "parties": len(parties),
-                        "signed": sum(1 for p in parties if p.status == "signed"),
+                        "signed": sum(1 for p in parties if p.status == PartyStatus.SIGNED),
                     }
                 )
         return items, (rows[-1].public_id if more and rows else None)
@@ -84,15 +86,11 @@ class EnvelopeInitiator(EnvelopeCodes):
         row = self._expire_if_due(row)
         with self.engine.begin() as conn:
             row = self._lock_envelope(conn, int(row.id))
-            if row.status != "draft":
-                raise ConflictError(
-                    f"the envelope was already sent (it is {row.status})",
-                    details={"status": row.status},
-                )
+            rules.advance(row.status, EnvelopeAction.SEND)  # refuses anything but a draft
             if _aware(row.expires_at) <= self.clock():
                 raise ConflictError("the envelope's expiry has passed; create a new one")
             now = self.clock()
-            self._set_status(conn, int(row.id), "sent", sent_at=now)
+            self._advance(conn, int(row.id), row.status, EnvelopeAction.SEND, sent_at=now)
             loaded = self._load(conn, self._lock_envelope(conn, int(row.id)))
             notified = self._notify_turn(conn, loaded)
             self._event(
@@ -129,15 +127,13 @@ class EnvelopeInitiator(EnvelopeCodes):
         row = self._expire_if_due(row)
         with self.engine.begin() as conn:
             row = self._lock_envelope(conn, int(row.id))
-            if row.status not in OPEN:
-                raise ConflictError(
-                    f"only a sent or in-progress envelope can be reminded (it is {row.status})",
-                    details={"status": row.status},
-                )
+            rules.advance(row.status, EnvelopeAction.REMIND)  # sent or in progress: unchanged
             loaded = self._load(conn, row)
             turn = loaded.turn()
             targets = [
-                p for p in loaded.parties if p.status == "pending" and p.routing_order == turn
+                p
+                for p in loaded.parties
+                if p.status == PartyStatus.PENDING and p.routing_order == turn
             ]
             if party_ids:
                 known = {p.public_id: p for p in loaded.parties}
@@ -181,24 +177,14 @@ class EnvelopeInitiator(EnvelopeCodes):
         row = self._expire_if_due(row)
         with self.engine.begin() as conn:
             row = self._lock_envelope(conn, int(row.id))
-            if row.status == "completed":
-                raise ConflictError(
-                    "a completed envelope cannot be withdrawn; void it instead",
-                    details={"status": row.status},
-                )
-            if row.status == "draft":
-                raise ConflictError(
-                    "a draft has not been sent, so it cannot be withdrawn; delete it instead",
-                    details={"status": row.status},
-                )
-            if row.status not in OPEN:
-                raise ConflictError(
-                    f"the envelope is already {row.status}; it cannot be withdrawn",
-                    details={"status": row.status},
-                )
             loaded = self._load(conn, row)
-            self._set_status(
-                conn, int(row.id), "withdrawn", finished_at=self.clock(), finished_reason=reason
+            self._advance(
+                conn,
+                int(row.id),
+                row.status,
+                EnvelopeAction.WITHDRAW,
+                finished_at=self.clock(),
+                finished_reason=reason,
             )
             self._event(
                 conn,
@@ -220,8 +206,7 @@ class EnvelopeInitiator(EnvelopeCodes):
         assert text is not None
         with db.reading(self.engine) as conn:
             row = self._tenant_envelope(conn, tenant.id, envelope_id)
-            if row.status != "completed":
-                raise self._void_conflict(row.status)
+            rules.advance(row.status, EnvelopeAction.VOID)  # before the VOID copies are made
             docs = conn.execute(
                 select(DOCUMENT).where(DOCUMENT.c.envelope_id == row.id).order_by(DOCUMENT.c.n)
             ).all()
@@ -233,13 +218,16 @@ class EnvelopeInitiator(EnvelopeCodes):
             copies.append((d, self.blobs.put(void_pdf)))
         with self.engine.begin() as conn:
             row = self._lock_envelope(conn, int(row.id))
-            if row.status != "completed":
-                raise self._void_conflict(row.status)
             loaded = self._load(conn, row)
             for d, sha in copies:
                 conn.execute(update(DOCUMENT).where(DOCUMENT.c.id == d.id).values(sha256_void=sha))
-            self._set_status(
-                conn, int(row.id), "voided", voided_at=self.clock(), voided_reason=text
+            self._advance(
+                conn,
+                int(row.id),
+                row.status,
+                EnvelopeAction.VOID,
+                voided_at=self.clock(),
+                voided_reason=text,
             )
             self._event(
                 conn,
@@ -264,29 +252,12 @@ class EnvelopeInitiator(EnvelopeCodes):
             self._webhook(conn, loaded, "envelope.voided", reason=text)
             return self._detail(self._load(conn, self._lock_envelope(conn, int(row.id))))
 
-    @staticmethod
-    def _void_conflict(status: str) -> ConflictError:
-        if status in OPEN:
-            hint = "withdraw it instead"
-        elif status == "draft":
-            hint = "delete it instead"
-        else:
-            hint = f"it is {status}"
-        return ConflictError(
-            f"only a completed envelope can be voided; {hint}", details={"status": status}
-        )
-
     def delete(self, tenant: TenantRef, envelope_id: str) -> None:
         """Delete a draft (never sent, so nothing of it is evidence beyond its creation)."""
         with self.engine.begin() as conn:
             row = self._tenant_envelope(conn, tenant.id, envelope_id)
             row = self._lock_envelope(conn, int(row.id))
-            if row.status != "draft":
-                raise ConflictError(
-                    f"only a draft can be deleted; a {row.status.replace('_', ' ')} envelope is "
-                    "kept as evidence (withdraw it before completion, void it after)",
-                    details={"status": row.status},
-                )
+            rules.advance(row.status, EnvelopeAction.DELETE)  # a draft only: its rows go
             conn.execute(delete(FIELD).where(FIELD.c.envelope_id == row.id))
             conn.execute(delete(PARTY).where(PARTY.c.envelope_id == row.id))
             conn.execute(delete(DOCUMENT).where(DOCUMENT.c.envelope_id == row.id))
@@ -323,7 +294,7 @@ class EnvelopeInitiator(EnvelopeCodes):
                 details={"version": version},
             )
         pdf = self.blobs.get(sha)
-        if row.status != "draft":
+        if row.status != EnvelopeStatus.DRAFT:
             with self.engine.begin() as conn:
                 loaded = self._load(conn, row)
                 self._event(

@@ -17,6 +17,7 @@ from evidence_chain.events import parse_rfc3339
 from evidence_chain.tenants import TenantRef
 from signing.envelopes.appearance import MARK_KINDS, page_boxes
 from signing.envelopes.evidence import EnvelopeEvidence
+from signing.envelopes.rules import EnvelopeStatus, PartyStatus
 from signing.envelopes.store import DOCUMENT, ENVELOPE, FIELD, PARTY
 from signing.envelopes.views import InitiatorContext, _actor_initiator
 
@@ -157,7 +158,7 @@ class EnvelopeIntake(EnvelopeEvidence):
                     tenant_id=tenant.id,
                     title=title,
                     message=message,
-                    status="draft",
+                    status=EnvelopeStatus.DRAFT.value,
                     order_mode=order,
                     version=0,
                     created_by=who.key_prefix,
@@ -192,7 +193,7 @@ class EnvelopeIntake(EnvelopeEvidence):
                         seal_id=p["seal_id"],
                         role=p["role"],
                         routing_order=p["order"],
-                        status="pending",
+                        status=PartyStatus.PENDING.value,
                         otp_tries=0,
                         otp_locked=False,
                     )

@@ -4,7 +4,7 @@ An envelope holds one or more PDF documents, parties (people, or organisations t
 their tenant seal) with a routing order (parties with the same order number form a parallel
 group) and fields per party (signature, seal, date, text; at a fixed place or "anywhere").
 
-States::
+States (the table is ``rules.ENVELOPE_TABLE``; docs/envelopes.md draws it)::
 
     draft --send--> sent --first signature--> in_progress --last signature--> completed
     sent | in_progress --decline--> declined      (a party declines, with a reason)
@@ -12,8 +12,9 @@ States::
     sent | in_progress --expiry--> expired        (the expiry job, or lazily on access)
     completed --void--> voided                    (the original is kept; a VOID copy issued)
 
-A draft can be deleted; nothing else can. Every transition is checked here and an illegal one
-is a :class:`ConflictError` saying why.
+A draft can be deleted; nothing else can. Every status change goes through the table, and an
+illegal one is a :class:`~signing.envelopes.rules.IllegalTransitionError` (a conflict) that
+names the actions allowed from the current state.
 
 Signer side: each party gets a link with a high-entropy token (``secrets.token_urlsafe(32)``,
 only its SHA-256 is stored) that expires with the envelope. A party opens it, asks for a

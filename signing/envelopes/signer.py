@@ -22,10 +22,12 @@ from evidence_chain.errors import (
     NotFoundError,
     ValidationError,
 )
+from signing.envelopes import rules
 from signing.envelopes.appearance import compose_appearance, is_latin, page_boxes, party_appearance
 from signing.envelopes.codes import EnvelopeCodes
 from signing.envelopes.intake import checked_text
-from signing.envelopes.store import DOCUMENT, ENVELOPE, FIELD, OPEN, PARTY, SEAL, _Loaded
+from signing.envelopes.rules import OPEN, EnvelopeAction, EnvelopeStatus, PartyAction, PartyStatus
+from signing.envelopes.store import DOCUMENT, ENVELOPE, FIELD, PARTY, SEAL, _Loaded
 from signing.envelopes.views import SYSTEM_ACTOR, RequestContext, SignerView, _actor_party
 from signing.pades import PDF_LOCK, serialised, unlocked_timestamper
 from signing.pki import Identity
@@ -159,8 +161,7 @@ class EnvelopeSigner(EnvelopeCodes):
     ) -> SignerView | None:
         party, loaded = self._open(token, finished_ok=False)
         now = self.clock()
-        if party.status != "pending":
-            raise ConflictError(f"you have already {party.status} this envelope")
+        rules.advance_party(party.status, PartyAction.SIGN)  # a party signs once
         until = _aware(party.authenticated_until)
         if until is None or until <= now:
             raise ForbiddenError("enter the one-time code first")
@@ -175,7 +176,9 @@ class EnvelopeSigner(EnvelopeCodes):
             )
         mine = loaded.party_fields(int(party.id))
         resolved = self._resolve_fields(mine, loaded, placements, texts)
-        others_pending = [p for p in loaded.parties if p.status == "pending" and p.id != party.id]
+        others_pending = [
+            p for p in loaded.parties if p.status == PartyStatus.PENDING and p.id != party.id
+        ]
         last = not others_pending
         service = self.signing
         signer = service.signer_for(loaded.env.tenant_id, self._identity(party))
@@ -228,7 +231,7 @@ class EnvelopeSigner(EnvelopeCodes):
             if changed != 1:
                 return None
             env = self._lock_envelope(conn, int(loaded.env.id))
-            if env.status not in OPEN:
+            if env.status not in OPEN:  # finished meanwhile: the link no longer works
                 raise GoneError(f"this envelope is {env.status}")
             for doc in loaded.documents:
                 if int(doc.n) in new_docs:
@@ -244,10 +247,13 @@ class EnvelopeSigner(EnvelopeCodes):
                     .where(FIELD.c.id == r["row_id"])
                     .values(page=r["page"], x=r["x"], y=r["y"], value=r["value"])
                 )
-            conn.execute(
-                update(PARTY)
-                .where(PARTY.c.id == party.id)
-                .values(status="signed", signed_at=signed_at, authenticated_until=None)
+            self._advance_party(
+                conn,
+                int(party.id),
+                party.status,
+                PartyAction.SIGN,
+                signed_at=signed_at,
+                authenticated_until=None,
             )
             fresh = self._load(conn, env)
             self._event(
@@ -271,11 +277,14 @@ class EnvelopeSigner(EnvelopeCodes):
             self._webhook(
                 conn, fresh, "party.signed", party={"id": party.public_id, "name": party.name}
             )
-            if env.status == "sent":
-                self._set_status(conn, int(env.id), "in_progress")
+            status = EnvelopeStatus(env.status)
+            if status == EnvelopeStatus.SENT:
+                status = self._advance(conn, int(env.id), status, EnvelopeAction.FIRST_SIGNATURE)
                 self._webhook(conn, fresh, "envelope.in_progress")
             if last:
-                self._set_status(conn, int(env.id), "completed", completed_at=signed_at)
+                self._advance(
+                    conn, int(env.id), status, EnvelopeAction.COMPLETE, completed_at=signed_at
+                )
                 done = self._load(conn, self._lock_envelope(conn, int(env.id)))
                 self._event(
                     conn,
@@ -493,22 +502,29 @@ class EnvelopeSigner(EnvelopeCodes):
         """Decline to sign, with a reason: the envelope becomes ``declined``."""
         text = checked_text(reason, "reason", 1000, required=True)
         party, loaded = self._open(token, finished_ok=False)
-        if party.status != "pending":
-            raise ConflictError(f"you have already {party.status} this envelope")
+        rules.advance_party(party.status, PartyAction.DECLINE)  # before the lock: a quick no
         with self.engine.begin() as conn:
             env = self._lock_envelope(conn, int(loaded.env.id))
-            if env.status not in OPEN:
+            if not rules.allows(env.status, EnvelopeAction.DECLINE):  # finished meanwhile
                 raise GoneError(f"this envelope is {env.status}")
             party = conn.execute(select(PARTY).where(PARTY.c.id == party.id)).one()
-            if party.status != "pending":
-                raise ConflictError(f"you have already {party.status} this envelope")
             now = self.clock()
-            conn.execute(
-                update(PARTY)
-                .where(PARTY.c.id == party.id)
-                .values(status="declined", declined_at=now, decline_reason=text)
+            self._advance_party(
+                conn,
+                int(party.id),
+                party.status,
+                PartyAction.DECLINE,
+                declined_at=now,
+                decline_reason=text,
             )
-            self._set_status(conn, int(env.id), "declined", finished_at=now, finished_reason=text)
+            self._advance(
+                conn,
+                int(env.id),
+                env.status,
+                EnvelopeAction.DECLINE,
+                finished_at=now,
+                finished_reason=text,
+            )
             fresh = self._load(conn, self._lock_envelope(conn, int(env.id)))
             self._event(
                 conn,
@@ -528,7 +544,7 @@ class EnvelopeSigner(EnvelopeCodes):
         """The final PDF (file name, bytes) once the envelope is completed (one document),
         or a ZIP of all of them; ConflictError before completion."""
         party, loaded = self._open(token)
-        if loaded.env.status != "completed":
+        if loaded.env.status != EnvelopeStatus.COMPLETED:
             raise ConflictError("the documents can be downloaded once everyone has signed")
         files = [(d.name, self.blobs.get(d.sha256_current), d) for d in loaded.documents]
         with self.engine.begin() as conn:

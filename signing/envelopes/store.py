@@ -18,23 +18,12 @@ from evidence_chain.ledger import Ledger
 from evidence_chain.models import Tenant
 from messages.service import Notifier, notifier_for
 from signing.envelopes.models import Envelope, EnvelopeDocument, EnvelopeField, EnvelopeParty
+from signing.envelopes.rules import OPEN, PartyStatus
 from signing.models import Seal
 
 if TYPE_CHECKING:
     from signing.service import SigningService
 
-
-STATUSES = (
-    "draft",
-    "sent",
-    "in_progress",
-    "completed",
-    "declined",
-    "withdrawn",
-    "expired",
-    "voided",
-)
-OPEN = ("sent", "in_progress")
 
 ENVELOPE = Envelope.__table__  # type: ignore[attr-defined]
 DOCUMENT = EnvelopeDocument.__table__  # type: ignore[attr-defined]
@@ -69,7 +58,7 @@ class _Loaded:
         """The routing order whose parties may sign now (None when nobody may)."""
         if self.env.status not in OPEN:
             return None
-        pending = [p.routing_order for p in self.parties if p.status == "pending"]
+        pending = [p.routing_order for p in self.parties if p.status == PartyStatus.PENDING]
         return min(pending) if pending else None
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from evidence_chain.clock import aware as _aware
 from evidence_chain.clock import iso as _iso
 from evidence_chain.errors import NotFoundError
+from signing.envelopes.rules import EnvelopeStatus, PartyStatus
 from signing.envelopes.store import EnvelopeStore, _Loaded
 
 
@@ -199,7 +200,7 @@ class EnvelopeViews(EnvelopeStore):
                     "role": p.role,
                     "order": int(p.routing_order),
                     "status": p.status,
-                    "your_turn": p.status == "pending" and p.routing_order == turn,
+                    "your_turn": p.status == PartyStatus.PENDING and p.routing_order == turn,
                     "notified": p.token_hash is not None,
                     "code_locked": bool(p.otp_locked),
                     "signed_at": _iso(p.signed_at),
@@ -214,7 +215,7 @@ class EnvelopeViews(EnvelopeStore):
     def _view(self, party: Any, loaded: _Loaded) -> SignerView:
         now = self.clock()
         turn = loaded.turn()
-        if party.status == "pending":
+        if party.status == PartyStatus.PENDING:
             status = "ready" if party.routing_order == turn else "waiting"
         else:
             status = party.status
@@ -240,11 +241,13 @@ class EnvelopeViews(EnvelopeStore):
                 for d in loaded.documents
             ),
             fields=tuple(_field_view(f) for f in loaded.party_fields(int(party.id))),
-            can_download=loaded.env.status == "completed",
+            can_download=loaded.env.status == EnvelopeStatus.COMPLETED,
             waiting_for=tuple(
                 p.name
                 for p in loaded.parties
-                if status == "waiting" and p.status == "pending" and p.routing_order == turn
+                if status == "waiting"
+                and p.status == PartyStatus.PENDING
+                and p.routing_order == turn
             ),
         )
 
