@@ -146,8 +146,12 @@ def test_every_illegal_transition_is_409_and_says_why(
     done = client.get(f"/api/v1/envelopes/{sent}", headers=auth).get_json()
     assert done["status"] == "completed"
     assert _error(post(sent, "withdraw"), 409) == (
-        "a completed envelope cannot be withdrawn; void it instead"
+        "a completed envelope cannot be withdrawn; void it instead "
+        "(allowed for a completed envelope: void)"
     )
+    refused = post(sent, "withdraw").get_json()["error"]
+    assert refused["code"] == "conflict"
+    assert refused["details"] == {"status": "completed", "action": "withdraw", "allowed": ["void"]}
     assert "only a draft" in _error(client.delete(f"/api/v1/envelopes/{sent}", headers=auth), 409)
     assert "already sent" in _error(post(sent, "send"), 409)
     assert "only a sent or in-progress" in _error(post(sent, "remind"), 409)
@@ -161,6 +165,7 @@ def test_every_illegal_transition_is_409_and_says_why(
     post(gone, "send")
     assert post(gone, "withdraw", reason="wrong price").get_json()["status"] == "withdrawn"
     assert "already withdrawn" in _error(post(gone, "withdraw"), 409)
+    assert "a withdrawn envelope allows no further action" in _error(post(gone, "send"), 409)
     assert "only a completed" in _error(post(gone, "void", reason="x"), 409)
     assert "already sent" in _error(post(gone, "send"), 409)
 
