@@ -13,9 +13,8 @@ on the lease being free), so it is sent by exactly one of them per attempt. Send
 at-least-once (a process that dies between the POST and recording it leaves the lease to
 expire and the delivery to be sent again); receivers de-duplicate on ``Sealtrail-Delivery``.
 
-An endpoint's secret is needed in clear to compute each signature, so it is sealed with a key
-derived from the instance's master key (:class:`evidence_chain.keystore.MasterKey`), bound to the
-endpoint's public id; it is shown once, at creation or rotation.
+An endpoint's secret is sealed under the instance's master key and shown once, at creation or
+rotation (:mod:`webhooks.secrets`).
 
 Server-side request forgery: unless the instance allows private targets
 (``EVIDENCE_WEBHOOK_ALLOW_PRIVATE``), an endpoint whose host is or resolves to a loopback,
@@ -27,8 +26,6 @@ address is refused at registration, and every delivery connection checks again (
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import hmac
 import ipaddress
 import json
 import logging
@@ -44,8 +41,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from requests.adapters import HTTPAdapter
 from sqlalchemy import Connection, Engine, func, insert, select, update
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -66,6 +61,13 @@ from evidence_chain.errors import (
 )
 from evidence_chain.models import Tenant
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from webhooks.secrets import (
+    SECRET_PREFIX,
+    new_secret,
+    open_secret,
+    seal_secret,
+    signature_header,
+)
 
 if TYPE_CHECKING:
     from evidence_chain.keystore import MasterKey
@@ -119,10 +121,6 @@ LEASE_SECONDS = 180.0
 ERROR_LEN = 500
 MAX_URL_LEN = 2000
 
-SECRET_PREFIX = "whsec_"  # noqa: S105 - a public label, not a secret
-_SEAL_MAGIC = b"SWH1"
-_SEAL_INFO = b"sealtrail/webhooks/secret/v1"
-_NONCE_LEN = 12
 USER_AGENT = "Sealtrail-Webhooks/1"
 
 
@@ -130,53 +128,6 @@ def _truncate(text: str | None) -> str | None:
     if text is None:
         return None
     return text if len(text) <= ERROR_LEN else text[: ERROR_LEN - 3] + "..."
-
-
-# --- the secret, the signature ---------------------------------------------------------------
-
-
-def new_secret() -> str:
-    """A fresh endpoint secret: ``whsec_`` and 256 random bits."""
-    return SECRET_PREFIX + secrets.token_urlsafe(32)
-
-
-def seal_secret(secret: str, endpoint_id: str, master: MasterKey) -> bytes:
-    """Encrypt ``secret`` for storage: ``SWH1 || nonce || AES-256-GCM``, bound to the endpoint."""
-    nonce = secrets.token_bytes(_NONCE_LEN)
-    aead = AESGCM(master.derive(_SEAL_INFO))
-    return (
-        _SEAL_MAGIC
-        + nonce
-        + aead.encrypt(nonce, secret.encode(), _SEAL_MAGIC + endpoint_id.encode())
-    )
-
-
-def open_secret(blob: bytes, endpoint_id: str, master: MasterKey) -> str:
-    """Decrypt a sealed secret (IntegrityError with another master key or a swapped row)."""
-    blob = bytes(blob)
-    if not blob.startswith(_SEAL_MAGIC) or len(blob) < len(_SEAL_MAGIC) + _NONCE_LEN + 16:
-        raise IntegrityError("not a sealed webhook secret", details={"endpoint": endpoint_id})
-    nonce = blob[len(_SEAL_MAGIC) : len(_SEAL_MAGIC) + _NONCE_LEN]
-    try:
-        clear = AESGCM(master.derive(_SEAL_INFO)).decrypt(
-            nonce, blob[len(_SEAL_MAGIC) + _NONCE_LEN :], _SEAL_MAGIC + endpoint_id.encode()
-        )
-    except InvalidTag:
-        raise IntegrityError(
-            "the webhook secret does not open with this master key",
-            details={"endpoint": endpoint_id},
-        ) from None
-    return clear.decode()
-
-
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    """The hex HMAC-SHA256, keyed by the secret's UTF-8 bytes, of ``f"{timestamp}." + body``."""
-    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-
-
-def signature_header(secret: str, timestamp: int, body: bytes) -> str:
-    """The ``Sealtrail-Signature`` header value."""
-    return f"t={timestamp},v1={signature(secret, timestamp, body)}"
 
 
 # --- validation --------------------------------------------------------------------------------
