@@ -14,6 +14,7 @@ from evidence_chain.config import load_settings
 from evidence_chain.errors import ConfigurationError
 from tests.webhooks.conftest import Clock, Receiver, serve
 from webhooks import service as webhooks
+from webhooks import transport
 from webhooks.service import WebhookService
 
 ENVELOPE = {"envelope": {"id": "env_3", "status": "sent"}}
@@ -179,12 +180,12 @@ def test_the_connection_goes_to_the_address_that_was_checked(
 ) -> None:
     """DNS rebinding: the name answers a public address once, then a loopback one. A check
     that resolved the name and let the HTTP client resolve it again would reach loopback."""
-    checked = webhooks.blocked_reason
+    checked = transport.blocked_reason
 
     def policy(address: Any) -> str | None:  # 127.0.0.2 plays a public server
         return None if address == ipaddress.ip_address("127.0.0.2") else checked(address)
 
-    monkeypatch.setattr(webhooks, "blocked_reason", policy)
+    monkeypatch.setattr(transport, "blocked_reason", policy)
     with serve("127.0.0.2") as public:
         port = int(public.url.split(":")[2].split("/")[0])
         with serve("127.0.0.1", port) as internal:
@@ -223,7 +224,7 @@ def test_the_connection_goes_to_the_address_that_was_checked(
     ],
 )
 def test_address_classification(address: str, reason: str | None) -> None:
-    assert webhooks.blocked_reason(ipaddress.ip_address(address)) == reason
+    assert transport.blocked_reason(ipaddress.ip_address(address)) == reason
 
 
 def test_the_setting_defaults_to_refusing_private_targets(
