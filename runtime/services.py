@@ -32,7 +32,7 @@ from runtime.setup import check_initialised
 from signing.envelopes.service import EnvelopeService
 from signing.render import PageRenderer
 from signing.service import SigningService
-from webhooks import service as webhooks
+from webhooks import delivery as webhooks
 from webhooks.service import WebhookService
 
 log = logging.getLogger(__name__)

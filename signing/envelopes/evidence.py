@@ -14,7 +14,7 @@ from signing.envelopes import rules
 from signing.envelopes.rules import OPEN, EnvelopeAction, EnvelopeStatus, PartyAction, PartyStatus
 from signing.envelopes.store import ENVELOPE, PARTY, _Loaded
 from signing.envelopes.views import SYSTEM_ACTOR, EnvelopeViews, RequestContext
-from webhooks import service as webhooks
+from webhooks import delivery as webhooks
 
 
 class EnvelopeEvidence(EnvelopeViews):

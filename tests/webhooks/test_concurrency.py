@@ -82,10 +82,10 @@ def test_a_leased_delivery_is_left_alone_until_the_lease_expires(
     queue(instance, tenant[0].id, 2, clock)
     with instance.engine.connect() as conn:
         ids = [r.id for r in conn.execute(webhooks.DELIVERY.select())]
-    owner, claimed = first._claim(ids, clock())  # a job that then dies without recording
+    owner, claimed = first.queue._claim(ids, clock())  # a job that then dies without recording
     assert len(claimed) == 2 and owner
     assert second.deliver_due().claimed == 0 and receiver.received == []
-    clock.advance(first.lease_seconds + 1)
+    clock.advance(first.queue.lease_seconds + 1)
     assert second.deliver_due().succeeded == 2  # at least once: taken over after the lease
     assert len(receiver.received) == 2
 
