@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 
 from evidence_chain import db
-from evidence_chain.anchoring.service import AnchorView
+from evidence_chain.anchoring.records import AnchorView
 from evidence_chain.core.bundle import (
     BUNDLE_FORMAT,
     BUNDLE_VERSION,

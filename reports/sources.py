@@ -10,7 +10,8 @@ from typing import Protocol
 
 from sqlalchemy import Engine
 
-from evidence_chain.anchoring.service import Anchorer, AnchorRecords
+from evidence_chain.anchoring.records import AnchorRecords
+from evidence_chain.anchoring.service import Anchorer
 from evidence_chain.config import Settings
 from evidence_chain.ledger import Ledger
 

@@ -17,7 +17,8 @@ from sqlalchemy import Engine
 from evidence_chain import db
 from evidence_chain.anchoring import localchain
 from evidence_chain.anchoring.chain import AnchorChain, Signer, Web3Chain
-from evidence_chain.anchoring.service import Anchorer, AnchorOptions, AnchorRecords
+from evidence_chain.anchoring.records import AnchorRecords
+from evidence_chain.anchoring.service import Anchorer, AnchorOptions
 from evidence_chain.blobs import BlobStore, blob_store_for
 from evidence_chain.config import Settings
 from evidence_chain.errors import ConfigurationError

@@ -18,7 +18,6 @@ Each status change (mined, confirmed, re-orged, ...) is handed to the anchorer's
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import threading
@@ -26,7 +25,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import Connection, Engine, insert, select, text, update
 
@@ -38,34 +37,34 @@ from evidence_chain.anchoring.contract import (
     TreeSizeNotIncreasing,
     log_id,
 )
-from evidence_chain.clock import aware as _aware
+from evidence_chain.anchoring.records import (
+    ANCHOR,
+    ATTEMPT,
+    CONFIRMED,
+    DROPPED,
+    FAILED,
+    LIVE,
+    MINED,
+    ON_CHAIN,
+    PENDING,
+    REORGED,
+    REPLACED,
+    REVERTED,
+    SENT,
+    SUPERSEDED,
+    AnchorRecords,
+    AnchorStore,
+    AnchorView,
+    AttemptView,
+    StatusListener,
+    hex0x,
+)
 from evidence_chain.clock import utcnow
-from evidence_chain.errors import ChainError, ConfigurationError, EvidenceError, NotFoundError
+from evidence_chain.errors import ChainError, ConfigurationError, EvidenceError
 from evidence_chain.ledger import Ledger
-from evidence_chain.models import Anchor, AnchorAttempt, ChainAlarm
 
 log = logging.getLogger(__name__)
 
-ANCHOR = Anchor.__table__  # type: ignore[attr-defined]
-ATTEMPT = AnchorAttempt.__table__  # type: ignore[attr-defined]
-ALARM = ChainAlarm.__table__  # type: ignore[attr-defined]
-
-# anchor statuses
-PENDING = "pending"
-MINED = "mined"
-CONFIRMED = "confirmed"
-REORGED = "reorged"
-SUPERSEDED = "superseded"
-FAILED = "failed"
-ON_CHAIN = (MINED, CONFIRMED)
-LIVE = (PENDING, MINED, CONFIRMED)
-
-
-# attempt statuses
-SENT = "sent"
-DROPPED = "dropped"
-REPLACED = "replaced"
-REVERTED = "reverted"
 
 FEE_BUMP = 1.125
 """A replacement must raise both fee fields by at least 12.5% (the geth/anvil mempool rule)."""
@@ -82,242 +81,6 @@ NETWORKS = {
 }
 DEV_KEY_WARNING = "development key, local chain only"
 CHAIN_AHEAD = "chain_ahead_of_log"
-
-
-class StatusListener(Protocol):
-    """Told of an anchor's status change inside the transaction that makes it.
-
-    ``before`` is the previous status (None for a new anchor), ``anchor`` the anchor as the
-    API shows it. It must not do network I/O: it runs while the transaction is open.
-    """
-
-    def __call__(
-        self, conn: Connection, before: str | None, anchor: dict[str, Any], *, now: datetime
-    ) -> None:
-        """React to the change, writing only through ``conn``."""
-
-
-def _hex0x(value: bytes | None) -> str | None:
-    return None if value is None else "0x" + bytes(value).hex()
-
-
-def _iso(moment: datetime | None) -> str | None:
-    aware = _aware(moment)
-    return None if aware is None else aware.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-@dataclass(frozen=True)
-class AnchorView:
-    """An anchor as stored."""
-
-    id: int
-    tree_size: int
-    root: bytes
-    log_id: bytes
-    status: str
-    chain_id: int
-    contract: str
-    tx_hash: bytes | None
-    block_number: int | None
-    block_hash: bytes | None
-    block_timestamp: datetime | None
-    confirmations: int
-    gas_used: int | None
-    note: str | None
-    created_at: datetime
-    updated_at: datetime
-
-    @classmethod
-    def from_row(cls, row: Any) -> AnchorView:
-        """Build from a database row of ``anchor``."""
-        return cls(
-            id=int(row.id),
-            tree_size=int(row.tree_size),
-            root=bytes(row.root),
-            log_id=bytes(row.log_id),
-            status=str(row.status),
-            chain_id=int(row.chain_id),
-            contract=str(row.contract),
-            tx_hash=bytes(row.tx_hash) if row.tx_hash is not None else None,
-            block_number=int(row.block_number) if row.block_number is not None else None,
-            block_hash=bytes(row.block_hash) if row.block_hash is not None else None,
-            block_timestamp=_aware(row.block_timestamp),
-            confirmations=int(row.confirmations),
-            gas_used=int(row.gas_used) if row.gas_used is not None else None,
-            note=row.note,
-            created_at=_aware(row.created_at) or utcnow(),
-            updated_at=_aware(row.updated_at) or utcnow(),
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """The anchor as the API shows it (chain values 0x-prefixed, the log's root plain hex)."""
-        return {
-            "chain_id": self.chain_id,
-            "contract": self.contract,
-            "log_id": _hex0x(self.log_id),
-            "tx_hash": _hex0x(self.tx_hash),
-            "block_number": self.block_number,
-            "block_hash": _hex0x(self.block_hash),
-            "block_timestamp": _iso(self.block_timestamp),
-            "tree_size": self.tree_size,
-            "root": self.root.hex(),
-            "confirmations": self.confirmations,
-            "status": self.status,
-        }
-
-
-@dataclass(frozen=True)
-class AttemptView:
-    """One transaction sent for an anchor."""
-
-    id: int
-    anchor_id: int
-    tx_hash: bytes
-    sender: str
-    nonce: int
-    gas_limit: int
-    max_fee: int
-    priority_fee: int
-    raw_tx: bytes
-    status: str
-    block_number: int | None
-    note: str | None
-    created_at: datetime
-
-    @classmethod
-    def from_row(cls, row: Any) -> AttemptView:
-        """Build from a database row of ``anchor_attempt``."""
-        return cls(
-            id=int(row.id),
-            anchor_id=int(row.anchor_id),
-            tx_hash=bytes(row.tx_hash),
-            sender=str(row.sender),
-            nonce=int(row.nonce),
-            gas_limit=int(row.gas_limit),
-            max_fee=int(row.max_fee),
-            priority_fee=int(row.priority_fee),
-            raw_tx=bytes(row.raw_tx),
-            status=str(row.status),
-            block_number=int(row.block_number) if row.block_number is not None else None,
-            note=row.note,
-            created_at=_aware(row.created_at) or utcnow(),
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        """The attempt as the API shows it."""
-        return {
-            "tx_hash": _hex0x(self.tx_hash),
-            "nonce": self.nonce,
-            "max_fee_per_gas": self.max_fee,
-            "max_priority_fee_per_gas": self.priority_fee,
-            "gas_limit": self.gas_limit,
-            "status": self.status,
-            "block_number": self.block_number,
-            "note": self.note,
-            "sent_at": _iso(self.created_at),
-        }
-
-
-class AnchorRecords:
-    """Reading the anchoring tables; needs the database only, never the chain."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    def page(self, *, before: int | None = None, limit: int = 100) -> list[AnchorView]:
-        """Anchors newest first (by tree size), paged with ``before``."""
-        query = select(ANCHOR).order_by(ANCHOR.c.tree_size.desc(), ANCHOR.c.id.desc()).limit(limit)
-        if before is not None:
-            query = query.where(ANCHOR.c.tree_size < before)
-        with db.reading(self.engine) as conn:
-            return [AnchorView.from_row(r) for r in conn.execute(query)]
-
-    def get(self, tree_size: int) -> AnchorView:
-        """The anchor of a tree size (the newest one if several contracts were used)."""
-        with db.reading(self.engine) as conn:
-            row = conn.execute(
-                select(ANCHOR)
-                .where(ANCHOR.c.tree_size == tree_size)
-                .order_by(ANCHOR.c.id.desc())
-                .limit(1)
-            ).first()
-        if row is None:
-            raise NotFoundError(
-                f"no anchor at tree size {tree_size}", details={"tree_size": tree_size}
-            )
-        return AnchorView.from_row(row)
-
-    def attempts(self, anchor_id: int) -> list[AttemptView]:
-        """Every transaction sent for an anchor, oldest first."""
-        with db.reading(self.engine) as conn:
-            rows = conn.execute(
-                select(ATTEMPT).where(ATTEMPT.c.anchor_id == anchor_id).order_by(ATTEMPT.c.id)
-            )
-            return [AttemptView.from_row(r) for r in rows]
-
-    def covering(self, tree_size: int) -> AnchorView | None:
-        """The smallest on-chain anchor covering ``tree_size`` leaves, confirmed ones first."""
-        with db.reading(self.engine) as conn:
-            for statuses in ((CONFIRMED,), (MINED,)):
-                row = conn.execute(
-                    select(ANCHOR)
-                    .where(ANCHOR.c.tree_size >= tree_size, ANCHOR.c.status.in_(statuses))
-                    .order_by(ANCHOR.c.tree_size)
-                    .limit(1)
-                ).first()
-                if row is not None:
-                    return AnchorView.from_row(row)
-        return None
-
-    def latest(self, statuses: tuple[str, ...] = ON_CHAIN) -> AnchorView | None:
-        """The anchor of the largest tree size among ``statuses``."""
-        with db.reading(self.engine) as conn:
-            row = conn.execute(
-                select(ANCHOR)
-                .where(ANCHOR.c.status.in_(statuses))
-                .order_by(ANCHOR.c.tree_size.desc())
-                .limit(1)
-            ).first()
-        return AnchorView.from_row(row) if row is not None else None
-
-    def unsettled(self) -> list[AnchorView]:
-        """Anchors not yet confirmed: pending or mined."""
-        with db.reading(self.engine) as conn:
-            rows = conn.execute(
-                select(ANCHOR)
-                .where(ANCHOR.c.status.in_((PENDING, MINED)))
-                .order_by(ANCHOR.c.tree_size.desc())
-            )
-            return [AnchorView.from_row(r) for r in rows]
-
-    def alarms(self, *, include_resolved: bool = False) -> list[dict[str, Any]]:
-        """Chain alarms, newest first (open ones only by default)."""
-        query = select(ALARM).order_by(ALARM.c.id.desc())
-        if not include_resolved:
-            query = query.where(ALARM.c.resolved_at.is_(None))
-        with db.reading(self.engine) as conn:
-            return [
-                {
-                    "id": int(r.id),
-                    "kind": r.kind,
-                    "message": r.message,
-                    "details": json.loads(r.details),
-                    "created_at": _iso(r.created_at),
-                    "resolved_at": _iso(r.resolved_at),
-                }
-                for r in conn.execute(query)
-            ]
-
-    def resolve_alarm(self, alarm_id: int, *, now: datetime | None = None) -> None:
-        """Mark an alarm resolved (an operator looked into it)."""
-        with self.engine.begin() as conn:
-            done = conn.execute(
-                update(ALARM)
-                .where(ALARM.c.id == alarm_id, ALARM.c.resolved_at.is_(None))
-                .values(resolved_at=now or utcnow())
-            ).rowcount
-        if not done:
-            raise NotFoundError(f"no open alarm {alarm_id}", details={"id": alarm_id})
 
 
 @dataclass(frozen=True)
@@ -406,7 +169,8 @@ class Anchorer:
         self.signer = signer
         self.options = options
         self.clock = clock
-        self.records = AnchorRecords(engine)
+        self.store = AnchorStore(engine, clock=clock, listeners=listeners)
+        self.records = self.store.records
         self.backoff = backoff or Backoff()
         self.log_id = log_id(ledger.key.origin)
         self._chain_id: int | None = None
@@ -499,10 +263,10 @@ class Anchorer:
             for pending in sorted(
                 (a for a in rows if a.status == PENDING), key=lambda a: -a.tree_size
             ):
-                if self._live_attempts(pending.id):
+                if self.store.live_attempts(pending.id):
                     return pending  # one transaction in flight at a time
                 if pending.tree_size < cp.tree_size or pending.tree_size <= covered:
-                    self._set_anchor(
+                    self.store.set_anchor(
                         pending.id,
                         status=SUPERSEDED,
                         note=f"superseded by checkpoint {max(cp.tree_size, covered)}",
@@ -558,7 +322,7 @@ class Anchorer:
         ):
             log.warning(
                 "cannot replace transaction %s: a 12.5%% fee bump would exceed the cap of %d wei",
-                _hex0x(previous.tx_hash),
+                hex0x(previous.tx_hash),
                 cap,
             )
             return None
@@ -631,7 +395,7 @@ class Anchorer:
         log.info(
             "anchoring tree_size=%d: tx %s nonce %d max fee %d priority %d",
             tree_size,
-            _hex0x(signed.tx_hash),
+            hex0x(signed.tx_hash),
             nonce,
             max_fee,
             priority,
@@ -678,46 +442,6 @@ class Anchorer:
         assert key is not None
         return int(key[0])
 
-    def _set_anchor(self, anchor_id: int, **values: Any) -> None:
-        with self.engine.begin() as conn:
-            before = self._status_of(conn, anchor_id) if "status" in values else None
-            conn.execute(
-                update(ANCHOR)
-                .where(ANCHOR.c.id == anchor_id)
-                .values(updated_at=self.clock(), **values)
-            )
-            if "status" in values:
-                self._notify(conn, anchor_id, before)
-
-    @staticmethod
-    def _status_of(conn: Connection, anchor_id: int) -> str | None:
-        status = conn.execute(select(ANCHOR.c.status).where(ANCHOR.c.id == anchor_id)).scalar()
-        return None if status is None else str(status)
-
-    def _notify(self, conn: Connection, anchor_id: int, before: str | None) -> None:
-        """Tell the listeners of a status change (mined, confirmed, re-orged) in its transaction."""
-        if not self.listeners:
-            return
-        row = conn.execute(select(ANCHOR).where(ANCHOR.c.id == anchor_id)).one()
-        anchor = AnchorView.from_row(row).to_json()
-        now = self.clock()
-        for listener in self.listeners:
-            listener(conn, before, anchor, now=now)
-
-    def _set_attempts(self, where: Any, **values: Any) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(update(ATTEMPT).where(where).values(updated_at=self.clock(), **values))
-
-    def _live_attempts(self, anchor_id: int) -> list[AttemptView]:
-        """The anchor's transactions that are sent and not yet settled, newest first."""
-        with db.reading(self.engine) as conn:
-            rows = conn.execute(
-                select(ATTEMPT)
-                .where(ATTEMPT.c.anchor_id == anchor_id, ATTEMPT.c.status == SENT)
-                .order_by(ATTEMPT.c.id.desc())
-            )
-            return [AttemptView.from_row(r) for r in rows]
-
     def _last_attempt_with_nonce(self, tree_size: int, nonce: int) -> AttemptView | None:
         """Our last transaction at ``nonce``: a new one at that nonce must outbid it."""
         with db.reading(self.engine) as conn:
@@ -755,11 +479,11 @@ class Anchorer:
             else:
                 values["status"] = CONFIRMED
             conn.execute(update(ANCHOR).where(ANCHOR.c.id == anchor_id).values(**values))
-            self._notify(conn, anchor_id, before)
+            self.store.notify(conn, anchor_id, before)
         if found is not None:
             block = self.chain.block(found.block_number)
             if block is not None:
-                self._set_anchor(
+                self.store.set_anchor(
                     anchor_id, block_timestamp=datetime.fromtimestamp(block.timestamp, UTC)
                 )
         log.info("tree_size=%d is already anchored with our root; recorded it", tree_size)
@@ -773,7 +497,7 @@ class Anchorer:
             self._root_mismatch(tree_size, root, revert.anchored_root)
             return None
         if isinstance(revert, TreeSizeNotIncreasing):
-            self.alarm(
+            self.store.alarm(
                 "tree_size_not_increasing",
                 f"the chain already holds a larger tree size {revert.latest_size} for this log "
                 f"than our latest checkpoint {tree_size}: entries the chain vouches for are "
@@ -781,7 +505,7 @@ class Anchorer:
                 {"tree_size": tree_size, "chain_latest_size": revert.latest_size},
             )
             return None
-        self.alarm(
+        self.store.alarm(
             "anchor_rejected",
             f"the contract rejects anchoring tree size {tree_size}: {type(revert).__name__}",
             {"tree_size": tree_size, "revert": repr(revert)},
@@ -797,7 +521,7 @@ class Anchorer:
                 .where(ANCHOR.c.id == anchor_id)
                 .values(note=f"the chain holds a different root {on_chain.hex()}")
             )
-        self.alarm(
+        self.store.alarm(
             "root_mismatch",
             f"the chain holds a DIFFERENT root for tree size {tree_size} of this log",
             {
@@ -810,22 +534,7 @@ class Anchorer:
 
     def alarm(self, kind: str, message: str, details: dict[str, Any]) -> None:
         """Raise an alarm once (an open one of the same kind and tree size is not repeated)."""
-        for open_alarm in self.records.alarms():
-            if open_alarm["kind"] == kind and open_alarm["details"].get("tree_size") == details.get(
-                "tree_size"
-            ):
-                return
-        level = logging.CRITICAL if kind == "root_mismatch" else logging.ERROR
-        log.log(level, "chain alarm %s: %s %s", kind, message, details)
-        with self.engine.begin() as conn:
-            conn.execute(
-                insert(ALARM).values(
-                    kind=kind,
-                    message=message,
-                    details=json.dumps(details, sort_keys=True),
-                    created_at=self.clock(),
-                )
-            )
+        self.store.alarm(kind, message, details)
 
     # -- watching -------------------------------------------------------------------------
 
@@ -861,7 +570,7 @@ class Anchorer:
                     self._watch_mined(anchor, head)
 
     def _watch_pending(self, anchor: AnchorView, head: int) -> None:
-        attempts = self._live_attempts(anchor.id)
+        attempts = self.store.live_attempts(anchor.id)
         if not attempts:
             return
         for attempt in attempts:
@@ -870,11 +579,11 @@ class Anchorer:
                 continue
             others = [a.id for a in attempts if a.id != attempt.id]
             if others:
-                self._set_attempts(
+                self.store.set_attempts(
                     ATTEMPT.c.id.in_(others), status=REPLACED, note=f"{attempt.id} was mined"
                 )
             if not receipt.success:
-                self._set_attempts(
+                self.store.set_attempts(
                     ATTEMPT.c.id == attempt.id,
                     status=REVERTED,
                     block_number=receipt.block_number,
@@ -884,18 +593,18 @@ class Anchorer:
                 if on_chain == anchor.root:
                     self._record_found(anchor.tree_size, anchor.root)
                 else:
-                    self._set_anchor(anchor.id, status=FAILED, note="transaction reverted")
-                    log.error("anchor transaction %s reverted", _hex0x(attempt.tx_hash))
+                    self.store.set_anchor(anchor.id, status=FAILED, note="transaction reverted")
+                    log.error("anchor transaction %s reverted", hex0x(attempt.tx_hash))
                 return
             block = self.chain.block(receipt.block_number)
-            self._set_attempts(
+            self.store.set_attempts(
                 ATTEMPT.c.id == attempt.id,
                 status=MINED,
                 block_number=receipt.block_number,
                 block_hash=receipt.block_hash,
             )
             confirmations = max(0, head - receipt.block_number + 1)
-            self._set_anchor(
+            self.store.set_anchor(
                 anchor.id,
                 status=CONFIRMED if confirmations >= self.options.confirmations else MINED,
                 tx_hash=attempt.tx_hash,
@@ -912,30 +621,30 @@ class Anchorer:
                 "anchor tree_size=%d mined in block %d (%s)",
                 anchor.tree_size,
                 receipt.block_number,
-                _hex0x(attempt.tx_hash),
+                hex0x(attempt.tx_hash),
             )
             return
         newest = attempts[0]
         signer = self._signer()
         if self.chain.nonce(signer.address, pending=False) > newest.nonce:
             # Our nonce was used, yet none of our transactions at it was mined.
-            self._set_attempts(
+            self.store.set_attempts(
                 ATTEMPT.c.id.in_([a.id for a in attempts]),
                 status=DROPPED,
                 note=f"nonce {newest.nonce} was used by another transaction",
             )
-            log.warning("anchor tx %s dropped; anchoring again", _hex0x(newest.tx_hash))
+            log.warning("anchor tx %s dropped; anchoring again", hex0x(newest.tx_hash))
             self.anchor_latest()
             return
         if not self.chain.knows_transaction(newest.tx_hash):
             log.warning(
                 "the node does not know anchor tx %s: broadcasting it again",
-                _hex0x(newest.tx_hash),
+                hex0x(newest.tx_hash),
             )
             try:
                 self.chain.send_raw(newest.raw_tx)
             except ChainError as exc:  # the nonce check above settles a refused one next time
-                log.warning("re-broadcast of %s refused: %s", _hex0x(newest.tx_hash), exc.message)
+                log.warning("re-broadcast of %s refused: %s", hex0x(newest.tx_hash), exc.message)
             return
         age = (self.clock() - newest.created_at).total_seconds()
         if age >= self.options.tx_timeout:
@@ -949,7 +658,7 @@ class Anchorer:
         data = self.chain.anchor_calldata(self.log_id, anchor.tree_size, anchor.root)
         log.warning(
             "anchor tx %s stuck for more than %.0f s: replacing it with higher fees",
-            _hex0x(stuck.tx_hash),
+            hex0x(stuck.tx_hash),
             self.options.tx_timeout,
         )
         self._send(
@@ -977,7 +686,7 @@ class Anchorer:
             if receipt is not None and receipt.success:
                 moved = self.chain.block(receipt.block_number)
                 confirmations = max(0, head - receipt.block_number + 1)
-                self._set_anchor(
+                self.store.set_anchor(
                     anchor.id,
                     status=CONFIRMED if confirmations >= self.options.confirmations else MINED,
                     block_number=receipt.block_number,
@@ -998,20 +707,20 @@ class Anchorer:
                 log.info(
                     "anchor tree_size=%d confirmed (%d blocks)", anchor.tree_size, confirmations
                 )
-            self._set_anchor(anchor.id, status=status, confirmations=confirmations)
+            self.store.set_anchor(anchor.id, status=status, confirmations=confirmations)
 
     def _reorged(self, anchor: AnchorView) -> None:
         """The anchor's transaction left the canonical chain: anchor again or supersede."""
         log.warning(
             "re-org: anchor tree_size=%d (tx %s, block %s) is no longer on the canonical chain",
             anchor.tree_size,
-            _hex0x(anchor.tx_hash),
+            hex0x(anchor.tx_hash),
             anchor.block_number,
         )
-        self._set_attempts(
+        self.store.set_attempts(
             (ATTEMPT.c.anchor_id == anchor.id) & (ATTEMPT.c.tx_hash == anchor.tx_hash),
             status=DROPPED,
-            note=f"re-org: block {anchor.block_number} {_hex0x(anchor.block_hash)} left the chain",
+            note=f"re-org: block {anchor.block_number} {hex0x(anchor.block_hash)} left the chain",
         )
         with db.reading(self.engine) as conn:
             later = conn.execute(
@@ -1024,19 +733,19 @@ class Anchorer:
                 .limit(1)
             ).first()
         if later is not None:
-            self._set_anchor(
+            self.store.set_anchor(
                 anchor.id,
                 status=SUPERSEDED,
                 note=f"dropped by a re-org; covered by the anchor of {later.tree_size}",
             )
             return
-        self._set_anchor(
+        self.store.set_anchor(
             anchor.id,
             status=REORGED,
             confirmations=0,
             note="dropped by a re-org; anchoring again",
         )
-        self._set_anchor(anchor.id, status=PENDING, block_number=None, block_hash=None)
+        self.store.set_anchor(anchor.id, status=PENDING, block_number=None, block_hash=None)
         self.anchor_latest()
 
     # -- at once ----------------------------------------------------------------------------
@@ -1108,7 +817,7 @@ class Anchorer:
             "chain_id": self.options.expected_chain_id,
             "network": None,
             "contract": self.options.contract,
-            "log_id": _hex0x(self.log_id),
+            "log_id": hex0x(self.log_id),
             "submitter": signer.address if signer else None,
             "development_key": bool(signer and signer.development_key),
             "warning": DEV_KEY_WARNING if signer and signer.development_key else None,
@@ -1142,3 +851,14 @@ class Anchorer:
         ]
         body["alarms"] = self.records.alarms()
         return body
+
+
+__all__ = [
+    "AnchorOptions",
+    "AnchorRecords",
+    "AnchorView",
+    "Anchorer",
+    "AttemptView",
+    "Backoff",
+    "StatusListener",
+]
