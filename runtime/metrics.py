@@ -25,7 +25,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import Connection, func, select
 
 from evidence_chain import db
-from evidence_chain.anchoring.service import ALARM, ANCHOR, CHAIN_AHEAD, ON_CHAIN
+from evidence_chain.anchoring.records import ALARM, ANCHOR, ON_CHAIN
+from evidence_chain.anchoring.service import CHAIN_AHEAD
 from evidence_chain.clock import aware, utcnow
 from evidence_chain.models import Checkpoint, LedgerEntry, LogState, Tenant
 from messages.delivery import DUE as MAIL_DUE
