@@ -34,8 +34,6 @@ import hashlib
 import io
 import logging
 import math
-import re
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -52,7 +50,6 @@ from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.layout import BoxConstraints
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.pdf_utils.rw_common import find_inherited_value_in_tree
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields, signers
 from pyhanko.sign.fields import MDPPerm, SigFieldSpec, SigSeedSubFilter
@@ -66,19 +63,25 @@ from evidence_chain.errors import ConfigurationError, ValidationError
 from signing.errors import (
     AlreadySignedError,
     CertifiedDocumentError,
-    EncryptedPdfError,
-    MalformedPdfError,
-    NotAPdfError,
-    PageOutOfRangeError,
-    PdfTooLargeError,
-    PlacementOutOfPageError,
     SealImageError,
     SealImageTooLargeError,
     SigningFailedError,
     UnknownFieldError,
 )
 from signing.pdf_lock import PDF_LOCK, serialised, unlocked_timestamper
+from signing.pdfcheck import DEFAULT_MAX_BYTES, check_pdf, media_box, page_count
 from signing.pki import SignerIdentity
+from signing.placement import (
+    AppliedPlacement,
+    FieldReservation,
+    Placement,
+    Widget,
+    check_page,
+    check_rect,
+    existing_field_widget,
+    fit_into,
+    resolve_placements,
+)
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -95,7 +98,6 @@ __all__ = [
     "unlocked_timestamper",
 ]
 
-DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 MAX_SEAL_BYTES = 5 * 1024 * 1024
 MAX_SEAL_PIXELS = 4096 * 4096
 
@@ -113,95 +115,10 @@ class _OfflineRevinfoNotice(logging.Filter):
 
 logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_OfflineRevinfoNotice())
 MM = 72.0 / 25.4
-_EPS = 0.01
 # widget flags: Print (4) | Locked (128)
 _WIDGET_FLAGS = 4 | 128
 
 Level = Literal["B-B", "B-T", "B-LT", "B-LTA"]
-PlacementKind = Literal["explicit", "field", "every_page", "riding"]
-
-
-@dataclass(frozen=True)
-class Placement:
-    """Where a seal goes. Pages are numbered from 1; x, y (lower-left corner) are PDF points.
-
-    * ``explicit``: one seal on ``page`` at (``x``, ``y``);
-    * ``field``: the widget of an existing, empty signature field ``field_name``;
-    * ``every_page``: the same seal at (``x``, ``y``) on every page (or on ``pages``);
-    * ``riding``: the seal cut into one vertical slice per page, slice *i* at the right edge
-      of page *i*, vertically centred unless ``y`` is given.
-
-    ``width``/``height`` default to the seal's own size.
-    """
-
-    kind: PlacementKind
-    page: int | None = None
-    x: float | None = None
-    y: float | None = None
-    width: float | None = None
-    height: float | None = None
-    field_name: str | None = None
-    pages: tuple[int, ...] | None = None
-
-    @classmethod
-    def explicit(
-        cls, page: int, x: float, y: float, width: float | None = None, height: float | None = None
-    ) -> Placement:
-        """A seal on one page at (x, y)."""
-        return cls("explicit", page=page, x=x, y=y, width=width, height=height)
-
-    @classmethod
-    def named_field(cls, name: str) -> Placement:
-        """The widget of an existing empty signature field."""
-        return cls("field", field_name=name)
-
-    @classmethod
-    def every_page(
-        cls,
-        x: float,
-        y: float,
-        width: float | None = None,
-        height: float | None = None,
-        pages: Sequence[int] | None = None,
-    ) -> Placement:
-        """The same seal at (x, y) on every page (or on the listed pages)."""
-        return cls(
-            "every_page",
-            x=x,
-            y=y,
-            width=width,
-            height=height,
-            pages=tuple(pages) if pages is not None else None,
-        )
-
-    @classmethod
-    def riding(
-        cls,
-        y: float | None = None,
-        width: float | None = None,
-        height: float | None = None,
-        pages: Sequence[int] | None = None,
-    ) -> Placement:
-        """A cross-page seal split over the right edges of all pages (or the listed ones)."""
-        return cls(
-            "riding",
-            y=y,
-            width=width,
-            height=height,
-            pages=tuple(pages) if pages is not None else None,
-        )
-
-
-@dataclass(frozen=True)
-class FieldReservation:
-    """An empty signature field made by the certifying signature for a later signer."""
-
-    name: str
-    page: int
-    x: float
-    y: float
-    width: float
-    height: float
 
 
 @dataclass(frozen=True)
@@ -225,18 +142,6 @@ class SignOptions:
 
 
 @dataclass(frozen=True)
-class AppliedPlacement:
-    """One seal picture as written: page (1-based) and rectangle in points."""
-
-    page: int
-    x: float
-    y: float
-    width: float
-    height: float
-    slice_index: int | None = None
-
-
-@dataclass(frozen=True)
 class SignResult:
     """A signed document and what was done to it."""
 
@@ -250,122 +155,7 @@ class SignResult:
     certified: bool
 
 
-# --- input checks --------------------------------------------------------------------------
-
-_STREAM = re.compile(rb"stream\r?\n")
-INFLATE_FLOOR = 32 * 1024 * 1024
-INFLATE_RATIO = 20
-
-
-def check_inflation(data: bytes, budget: int | None = None) -> None:
-    """Refuse a PDF whose Flate streams inflate to more than ``budget`` bytes in all.
-
-    A compression bomb (a few kilobytes that inflate to gigabytes, typically an object
-    stream the parser must read) is caught here, before any parser holds the inflated bytes:
-    each stream is inflated in bounded chunks and the output discarded. The default budget is
-    the larger of 32 MiB and 20 times the file's size.
-    """
-    limit = budget if budget is not None else max(INFLATE_FLOOR, INFLATE_RATIO * len(data))
-    total = 0
-    for match in _STREAM.finditer(data):
-        inflater = zlib.decompressobj()
-        pos = match.end()
-        try:
-            while not inflater.eof and pos < len(data):
-                pending = data[pos : pos + 65536]
-                pos += 65536
-                while pending and not inflater.eof:
-                    total += len(inflater.decompress(pending, 1 << 20))
-                    if total > limit:
-                        raise MalformedPdfError(
-                            f"the PDF's streams inflate to more than {limit} bytes "
-                            "(a compression bomb?)",
-                            details={"limit": limit},
-                        )
-                    pending = inflater.unconsumed_tail
-        except zlib.error:
-            continue  # not a Flate stream (or not a stream at all): nothing to inflate
-
-
-def check_pdf(pdf: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> PdfFileReader:
-    """Refuse oversized, non-PDF, encrypted or unparsable input; return a reader otherwise."""
-    if len(pdf) > max_bytes:
-        raise PdfTooLargeError(
-            f"PDF is {len(pdf)} bytes, the limit is {max_bytes}",
-            details={"size": len(pdf), "limit": max_bytes},
-        )
-    # PDF 32000 7.5.2 lets the header sit anywhere in the first 1024 bytes
-    if b"%PDF-" not in pdf[:1024]:
-        raise NotAPdfError("the file is not a PDF (no %PDF- header)")
-    check_inflation(pdf)
-    try:
-        reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-    except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
-        raise MalformedPdfError(f"the PDF cannot be read: {exc}") from exc
-    except RecursionError:
-        raise MalformedPdfError("the PDF is nested too deeply to be read") from None
-    if reader.encrypted:
-        raise EncryptedPdfError("encrypted PDFs cannot be signed; remove the password first")
-    try:
-        count = int(reader.root["/Pages"]["/Count"])
-        if count < 1:
-            raise MalformedPdfError("the PDF has no pages")
-        reader.find_page_for_modification(count - 1)
-    except MalformedPdfError:
-        raise
-    except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
-        raise MalformedPdfError(f"the PDF page tree cannot be read: {exc}") from exc
-    return reader
-
-
-def _page_count(reader: PdfFileReader) -> int:
-    return int(reader.root["/Pages"]["/Count"])
-
-
-def _media_box(reader: PdfFileReader, page_ix: int) -> tuple[float, float, float, float]:
-    page_ref, _ = reader.find_page_for_modification(page_ix)
-    mb = find_inherited_value_in_tree(page_ref.get_object(), "/MediaBox", "/Parent")
-    if mb is None:
-        raise MalformedPdfError(f"page {page_ix + 1} has no /MediaBox")
-    x1, y1, x2, y2 = (float(v) for v in mb)
-    return min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)
-
-
-def _check_page(page: int | None, count: int) -> int:
-    if page is None or not 1 <= page <= count:
-        raise PageOutOfRangeError(
-            f"page {page} does not exist; the document has {count} page(s)",
-            details={"page": page, "page_count": count},
-        )
-    return page
-
-
-def _check_rect(reader: PdfFileReader, page: int, x: float, y: float, w: float, h: float) -> None:
-    if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0:
-        raise PlacementOutOfPageError("placement needs finite coordinates and a positive size")
-    llx, lly, urx, ury = _media_box(reader, page - 1)
-    if x < llx - _EPS or y < lly - _EPS or x + w > urx + _EPS or y + h > ury + _EPS:
-        raise PlacementOutOfPageError(
-            f"rectangle ({x:g}, {y:g}, {w:g}x{h:g}) is outside page {page} "
-            f"[{llx:g} {lly:g} {urx:g} {ury:g}]",
-            details={"page": page, "rect": [x, y, w, h], "media_box": [llx, lly, urx, ury]},
-        )
-
-
 # --- seal appearance ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Widget:
-    page: int  # 1-based
-    rect: tuple[float, float, float, float]  # x, y, w, h
-    # how the whole seal is drawn inside this widget: size and horizontal offset
-    seal_w: float
-    seal_h: float
-    # where the seal's lower-left corner sits inside the widget (negative: cut off)
-    dx: float = 0.0
-    dy: float = 0.0
-    slice_index: int | None = None
 
 
 def _seal_natural_size(
@@ -380,7 +170,7 @@ def _seal_natural_size(
     if appearance.startswith(b"%PDF"):
         try:
             r = PdfFileReader(io.BytesIO(appearance), strict=False)
-            x1, y1, x2, y2 = _media_box(r, 0)
+            x1, y1, x2, y2 = media_box(r, 0)
         except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
             raise SealImageError(f"the seal PDF cannot be read: {exc}") from exc
         if x2 - x1 <= 0 or y2 - y1 <= 0:
@@ -467,7 +257,7 @@ def _widget_appearance(
     writer: BasePdfFileWriter,
     seal_ref: generic.IndirectObject,
     natural: tuple[float, float],
-    wd: _Widget,
+    wd: Widget,
 ) -> generic.IndirectObject:
     _, _, w, h = wd.rect
     sx, sy = wd.seal_w / natural[0], wd.seal_h / natural[1]
@@ -496,7 +286,7 @@ class _SealWidgets(BaseStampStyle):
 
     first_appearance: generic.IndirectObject | None = None
     field_ref: generic.IndirectObject | None = None
-    extra: tuple[tuple[generic.IndirectObject, _Widget, generic.IndirectObject], ...] = ()
+    extra: tuple[tuple[generic.IndirectObject, Widget, generic.IndirectObject], ...] = ()
 
     def create_stamp(
         self, writer: BasePdfFileWriter, box: BoxConstraints, text_params: dict[str, Any]
@@ -537,111 +327,6 @@ class _InstallWidgets(BaseStamp):
             widget_ref = writer.add_object(widget)
             kids.append(widget_ref)
             writer.register_annotation(page_ref, widget_ref)
-
-
-# --- placement resolution ------------------------------------------------------------------
-
-
-def _resolve(
-    reader: PdfFileReader,
-    placements: Sequence[Placement],
-    natural: tuple[float, float],
-) -> list[_Widget]:
-    count = _page_count(reader)
-    widgets: list[_Widget] = []
-    for pl in placements:
-        w, h = _placement_size(pl, natural)
-        if pl.kind == "explicit":
-            page = _check_page(pl.page, count)
-            if pl.x is None or pl.y is None:
-                raise ValidationError("an explicit placement needs x and y")
-            _check_rect(reader, page, pl.x, pl.y, w, h)
-            widgets.append(_Widget(page, (pl.x, pl.y, w, h), w, h))
-        elif pl.kind == "every_page":
-            if pl.x is None or pl.y is None:
-                raise ValidationError("an every-page placement needs x and y")
-            pages = pl.pages if pl.pages is not None else tuple(range(1, count + 1))
-            for p in pages:
-                _check_page(p, count)
-                _check_rect(reader, p, pl.x, pl.y, w, h)
-                widgets.append(_Widget(p, (pl.x, pl.y, w, h), w, h))
-        elif pl.kind == "riding":
-            pages = pl.pages if pl.pages is not None else tuple(range(1, count + 1))
-            if not pages:
-                raise ValidationError("a riding seal needs at least one page")
-            n = len(pages)
-            slice_w = w / n
-            for i, p in enumerate(pages):
-                _check_page(p, count)
-                _llx, lly, urx, ury = _media_box(reader, p - 1)
-                y = pl.y if pl.y is not None else lly + (ury - lly - h) / 2
-                x = urx - slice_w
-                _check_rect(reader, p, x, y, slice_w, h)
-                widgets.append(_Widget(p, (x, y, slice_w, h), w, h, dx=-i * slice_w, slice_index=i))
-        elif pl.kind == "field":
-            raise ValidationError("a field placement cannot be combined with other placements")
-        else:
-            raise ValidationError(f"unknown placement kind {pl.kind!r}")
-    return widgets
-
-
-def _placement_size(pl: Placement, natural: tuple[float, float]) -> tuple[float, float]:
-    """Requested size; one missing side follows the seal's aspect ratio."""
-    nw, nh = natural
-    if pl.width is not None and pl.height is not None:
-        return pl.width, pl.height
-    if pl.width is not None:
-        return pl.width, pl.width * nh / nw if nw else pl.width
-    if pl.height is not None:
-        return pl.height * nw / nh if nh else pl.height, pl.height
-    return nw, nh
-
-
-def _fit_into(rect: tuple[float, float, float, float], natural: tuple[float, float]) -> _Widget:
-    """A widget for an existing field: the seal scaled uniformly and centred in its rectangle."""
-    _, _, w, h = rect
-    nw, nh = natural
-    scale = min(w / nw, h / nh) if nw and nh else 1.0
-    sw, sh = nw * scale, nh * scale
-    return _Widget(0, rect, sw, sh, dx=(w - sw) / 2, dy=(h - sh) / 2)
-
-
-def _page_of_annotation(reader: PdfFileReader, annot_ref: generic.IndirectObject) -> int:
-    """The 1-based page whose /Annots lists ``annot_ref`` (its /P entry is only a hint)."""
-    target = annot_ref.reference
-    for ix in range(_page_count(reader)):
-        page = reader.find_page_for_modification(ix)[0].get_object()
-        annots = page.get("/Annots", generic.ArrayObject())
-        for item in annots:
-            if isinstance(item, generic.IndirectObject) and item.reference == target:
-                return ix + 1
-    raise UnknownFieldError("the signature field's widget is not on any page")
-
-
-def _existing_field_widget(
-    reader: PdfFileReader, name: str
-) -> tuple[int, tuple[float, float, float, float]]:
-    """Return (page, rect) of the single widget of the empty signature field ``name``."""
-    for fq_name, value, ref in fields.enumerate_sig_fields(reader, filled_status=None):
-        if fq_name != name:
-            continue
-        if value is not None:
-            raise UnknownFieldError(f"signature field {name!r} is already signed")
-        fd = ref.get_object()
-        kids = fd.get("/Kids")
-        if kids is not None and len(kids) != 1:
-            raise UnknownFieldError(f"signature field {name!r} must have exactly one widget")
-        annot_ref = kids.raw_get(0) if kids is not None else ref
-        annot = annot_ref.get_object()
-        rect = [float(v) for v in annot.get("/Rect", [0, 0, 0, 0])]
-        x1, y1, x2, y2 = (
-            min(rect[0], rect[2]),
-            min(rect[1], rect[3]),
-            max(rect[0], rect[2]),
-            max(rect[1], rect[3]),
-        )
-        return _page_of_annotation(reader, annot_ref), (x1, y1, x2 - x1, y2 - y1)
-    raise UnknownFieldError(f"there is no signature field named {name!r}")
 
 
 # --- signing -------------------------------------------------------------------------------
@@ -729,7 +414,7 @@ def sign_pdf(
     if field_placement and len(placements) > 1:
         raise ValidationError("a field placement cannot be combined with other placements")
 
-    count = _page_count(reader)
+    count = page_count(reader)
     natural = (
         _seal_natural_size(appearance_pdf_or_png, options.seal_size_mm)
         if appearance_pdf_or_png is not None
@@ -740,15 +425,15 @@ def sign_pdf(
         name = field_placement[0].field_name
         if not name:
             raise ValidationError("a field placement needs a field name")
-        existing_field = _existing_field_widget(reader, name)
+        existing_field = existing_field_widget(reader, name)
         field_name = name
         page, rect = existing_field
         if rect[2] <= 0 or rect[3] <= 0:
             raise UnknownFieldError(f"signature field {name!r} is invisible (it has no area)")
-        fitted = _fit_into(rect, natural)
-        widgets = [_Widget(page, rect, fitted.seal_w, fitted.seal_h, fitted.dx, fitted.dy)]
+        fitted = fit_into(rect, natural)
+        widgets = [Widget(page, rect, fitted.seal_w, fitted.seal_h, fitted.dx, fitted.dy)]
     else:
-        widgets = _resolve(reader, placements, natural)
+        widgets = resolve_placements(reader, placements, natural)
         field_name = options.field_name or _unique_field_name(reader)
         if options.field_name and any(
             n == field_name for n, _, _ in fields.enumerate_sig_fields(reader, filled_status=None)
@@ -762,8 +447,8 @@ def sign_pdf(
                 },
             )
     for res in options.reserve_fields:
-        _check_page(res.page, count)
-        _check_rect(reader, res.page, res.x, res.y, res.width, res.height)
+        check_page(res.page, count)
+        check_rect(reader, res.page, res.x, res.y, res.width, res.height)
 
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
     if options.watermark or options.qr_url:
@@ -786,7 +471,7 @@ def sign_pdf(
 
     first_ap: generic.IndirectObject | None = None
     field_ref: generic.IndirectObject | None = None
-    extra: list[tuple[generic.IndirectObject, _Widget, generic.IndirectObject]] = []
+    extra: list[tuple[generic.IndirectObject, Widget, generic.IndirectObject]] = []
     if widgets:
         assert appearance_pdf_or_png is not None
         seal_ref = _seal_xobject(writer, appearance_pdf_or_png, natural)
@@ -872,7 +557,7 @@ def _stamp_pages(writer: IncrementalPdfFileWriter, count: int, options: SignOpti
 
     for ix in range(count):
         page_ref, _ = writer.find_page_for_modification(ix)
-        llx, lly, urx, ury = _media_box(writer, ix)  # type: ignore[arg-type]
+        llx, lly, urx, ury = media_box(writer, ix)  # type: ignore[arg-type]
         overlay = seals.page_overlay(
             urx - llx,
             ury - lly,

@@ -34,7 +34,8 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus, TimestampSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 
-from signing.pades import DEFAULT_MAX_BYTES, check_pdf, serialised
+from signing.pdf_lock import serialised
+from signing.pdfcheck import DEFAULT_MAX_BYTES, check_pdf
 
 __all__ = [
     "DocTimestampReport",

@@ -17,7 +17,7 @@ def page_boxes(pdf: bytes, max_bytes: int) -> list[tuple[float, float, float, fl
     """Media boxes of every page (llx, lly, urx, ury); refuses what the engine cannot sign."""
     from pyhanko.pdf_utils.rw_common import find_inherited_value_in_tree
 
-    from signing.pades import check_pdf
+    from signing.pdfcheck import check_pdf
 
     reader = check_pdf(pdf, max_bytes)
     count = int(reader.root["/Pages"]["/Count"])
