@@ -172,7 +172,7 @@ def seal_preview(seal_id: str) -> Response:
 @require_tenant
 def sign_document() -> Response:
     """Sign a PDF with one of the tenant's seals; the signed PDF is the response body."""
-    from signing.service import parse_identity, parse_placements, parse_reservations
+    from web.signing_bodies import parse_identity, parse_placements, parse_reservations
 
     service = services().signing
     tenant = current_tenant()
