@@ -32,8 +32,8 @@ from evidence_chain.models import Checkpoint, LedgerEntry, LogState, Tenant
 from messages.delivery import DUE as MAIL_DUE
 from messages.service import outbox_table
 from runtime.services import Services
+from webhooks.delivery import DEAD, DUE
 from webhooks.models import WebhookDelivery
-from webhooks.service import DEAD, DUE
 
 CHECKPOINT = Checkpoint.__table__  # type: ignore[attr-defined]
 ENTRY = LedgerEntry.__table__  # type: ignore[attr-defined]
