@@ -48,7 +48,6 @@ from pyhanko.pdf_utils.generic import pdf_name
 from pyhanko.pdf_utils.images import PdfImage
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.layout import BoxConstraints
-from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields, signers
@@ -68,6 +67,7 @@ from signing.errors import (
     SigningFailedError,
     UnknownFieldError,
 )
+from signing.pdf_errors import PARSER_ERRORS, reads_pdf
 from signing.pdf_lock import PDF_LOCK, serialised, unlocked_timestamper
 from signing.pdfcheck import DEFAULT_MAX_BYTES, check_pdf, media_box, page_count
 from signing.pki import SignerIdentity
@@ -171,7 +171,9 @@ def _seal_natural_size(
         try:
             r = PdfFileReader(io.BytesIO(appearance), strict=False)
             x1, y1, x2, y2 = media_box(r, 0)
-        except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
+        except RecursionError:
+            raise SealImageError("the seal PDF is nested too deeply to be read") from None
+        except PARSER_ERRORS as exc:
             raise SealImageError(f"the seal PDF cannot be read: {exc}") from exc
         if x2 - x1 <= 0 or y2 - y1 <= 0:
             raise SealImageError("the seal PDF page has no area")
@@ -371,6 +373,7 @@ def _unique_field_name(reader: PdfFileReader) -> str:
 
 
 @serialised
+@reads_pdf
 def sign_pdf(
     pdf: bytes,
     signer: SignerIdentity,

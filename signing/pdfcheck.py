@@ -11,11 +11,11 @@ import io
 import re
 import zlib
 
-from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.rw_common import find_inherited_value_in_tree
 
 from signing.errors import EncryptedPdfError, MalformedPdfError, NotAPdfError, PdfTooLargeError
+from signing.pdf_errors import reading_pdf
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 _STREAM = re.compile(rb"stream\r?\n")
@@ -64,23 +64,14 @@ def check_pdf(pdf: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> PdfFileReader:
     if b"%PDF-" not in pdf[:1024]:
         raise NotAPdfError("the file is not a PDF (no %PDF- header)")
     check_inflation(pdf)
-    try:
+    with reading_pdf():
         reader = PdfFileReader(io.BytesIO(pdf), strict=False)
-    except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
-        raise MalformedPdfError(f"the PDF cannot be read: {exc}") from exc
-    except RecursionError:
-        raise MalformedPdfError("the PDF is nested too deeply to be read") from None
-    if reader.encrypted:
-        raise EncryptedPdfError("encrypted PDFs cannot be signed; remove the password first")
-    try:
+        if reader.encrypted:
+            raise EncryptedPdfError("encrypted PDFs cannot be signed; remove the password first")
         count = int(reader.root["/Pages"]["/Count"])
         if count < 1:
             raise MalformedPdfError("the PDF has no pages")
         reader.find_page_for_modification(count - 1)
-    except MalformedPdfError:
-        raise
-    except (PdfError, ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
-        raise MalformedPdfError(f"the PDF page tree cannot be read: {exc}") from exc
     return reader
 
 

@@ -36,6 +36,7 @@ from pyhanko_certvalidator import ValidationContext
 
 from signing.pdf_lock import serialised
 from signing.pdfcheck import DEFAULT_MAX_BYTES, check_pdf
+from signing.pdf_errors import reads_pdf
 
 __all__ = [
     "DocTimestampReport",
@@ -241,6 +242,7 @@ def _dss_covers(dss: DocumentSecurityStore | None, cert: asn1_x509.Certificate) 
 
 
 @serialised
+@reads_pdf
 def validate_pdf(
     pdf: bytes,
     trust_roots: Sequence[x509.Certificate | asn1_x509.Certificate] = (),

@@ -17,16 +17,21 @@ def page_boxes(pdf: bytes, max_bytes: int) -> list[tuple[float, float, float, fl
     """Media boxes of every page (llx, lly, urx, ury); refuses what the engine cannot sign."""
     from pyhanko.pdf_utils.rw_common import find_inherited_value_in_tree
 
+    from signing.errors import MalformedPdfError
+    from signing.pdf_errors import reading_pdf
     from signing.pdfcheck import check_pdf
 
     reader = check_pdf(pdf, max_bytes)
-    count = int(reader.root["/Pages"]["/Count"])
     boxes = []
-    for ix in range(count):
-        page_ref, _ = reader.find_page_for_modification(ix)
-        mb = find_inherited_value_in_tree(page_ref.get_object(), "/MediaBox", "/Parent")
-        x1, y1, x2, y2 = (float(v) for v in mb)
-        boxes.append((min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)))
+    with reading_pdf():
+        count = int(reader.root["/Pages"]["/Count"])
+        for ix in range(count):
+            page_ref, _ = reader.find_page_for_modification(ix)
+            mb = find_inherited_value_in_tree(page_ref.get_object(), "/MediaBox", "/Parent")
+            if mb is None:
+                raise MalformedPdfError(f"page {ix + 1} has no /MediaBox")
+            x1, y1, x2, y2 = (float(v) for v in mb)
+            boxes.append((min(x1, x2), min(y1, y2), max(x1, x2), max(y1, y2)))
     return boxes
 
 
