@@ -54,6 +54,7 @@ def create_app(
         keys_api,
         limits,
         metrics,
+        params,
         reports_api,
         signer_page,
         signing_api,
@@ -63,6 +64,7 @@ def create_app(
 
     context.install(app, settings, services)
     errors.init_app(app)
+    params.init_app(app)
     api.init_app(app)
     signing_api.init_app(app)
     reports_api.init_app(app)

@@ -12,24 +12,11 @@ from web.auth import current_tenant, require_tenant
 from web.bodies import json_body
 from web.context import services
 from web.openapi import openapi_document
+from web.params import int_arg
 
 bp = Blueprint("api", __name__)
-
-
-def _int_arg(name: str, *, default: int | None = None, minimum: int = 0) -> int | None:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    if not raw.isdigit() or len(raw) > 19:
-        raise ValidationError(
-            f"query parameter {name!r} must be a non-negative integer", details={"field": name}
-        )
-    value = int(raw)
-    if value < minimum:
-        raise ValidationError(
-            f"query parameter {name!r} must be at least {minimum}", details={"field": name}
-        )
-    return value
+MAX_PAGE = 1000
+"""The largest page of anchors or of a subject's events."""
 
 
 def _bool_arg(name: str) -> bool:
@@ -111,7 +98,7 @@ def event_proof(event_id: str) -> Response:
     checkpoint; ``?anchored=true`` proves against the latest confirmed anchor's tree.
     """
     inst = services()
-    tree_size = _int_arg("tree_size", minimum=1)
+    tree_size = int_arg("tree_size", minimum=1)
     if tree_size is None and not _bool_arg("anchored"):
         event = inst.ledger.get_event(current_tenant().id, event_id)
         covering = inst.anchors.covering(event.leaf_index + 1)
@@ -158,8 +145,8 @@ def chain_info() -> Response:
 @bp.get("/api/v1/anchors")
 def anchors() -> Response:
     """Anchors newest first, paged by tree size (``?before=&limit=``)."""
-    before = _int_arg("before")
-    limit = min(_int_arg("limit", default=100, minimum=1) or 100, 1000)
+    before = int_arg("before")
+    limit = int_arg("limit", default=100, minimum=1, maximum=MAX_PAGE) or 100
     items = services().anchors.page(before=before, limit=limit)
     body: dict[str, Any] = {"anchors": [a.to_json() for a in items], "next_before": None}
     if len(items) == limit:
@@ -199,8 +186,8 @@ def checkpoint_at(tree_size: int) -> Response:
 @bp.get("/api/v1/proofs/consistency")
 def consistency() -> Response:
     """A consistency proof between two signed checkpoints."""
-    first = _int_arg("first")
-    second = _int_arg("second")
+    first = int_arg("first", minimum=1)
+    second = int_arg("second", minimum=1)
     if first is None or second is None:
         raise ValidationError(
             "query parameters 'first' and 'second' (tree sizes) are required",
@@ -222,9 +209,8 @@ def consistency() -> Response:
 @require_tenant
 def subject_events(subject: str) -> Response:
     """A subject's events in chain order, each with its link to the previous one."""
-    after = _int_arg("after")
-    limit = _int_arg("limit", default=1000, minimum=1) or 1000
-    limit = min(limit, 1000)
+    after = int_arg("after")
+    limit = int_arg("limit", default=1000, minimum=1, maximum=MAX_PAGE) or 1000
     events = services().ledger.subject_events(
         current_tenant().id, subject, after=-1 if after is None else after, limit=limit
     )

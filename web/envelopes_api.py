@@ -23,11 +23,13 @@ from signing.envelopes.service import EnvelopeService, InitiatorContext, Request
 from web.auth import current_tenant, require_tenant
 from web.bodies import json_object, parse_text
 from web.context import services
+from web.params import int_arg, int_schema
 
 bp = Blueprint("envelopes", __name__)
 MAX_UA = 512
 MULTIPART_OVERHEAD = 1024 * 1024
 MAX_DOCUMENTS_TOTAL = 10
+MAX_PAGE = 200
 
 
 def service() -> EnvelopeService:
@@ -139,14 +141,12 @@ def create_envelope() -> tuple[Response, int]:
 @require_tenant
 def list_envelopes() -> Response:
     """The tenant's envelopes, newest first; ``?status=&after=<id>&limit=``."""
-    raw = request.args.get("limit") or "50"
-    if not raw.isdigit() or not 1 <= int(raw) <= 200:
-        raise ValidationError("limit must be 1-200", details={"field": "limit"})
+    limit = int_arg("limit", default=50, minimum=1, maximum=MAX_PAGE) or 50
     items, next_after = service().list_envelopes(
         current_tenant(),
         status=request.args.get("status") or None,
         after=request.args.get("after") or None,
-        limit=int(raw),
+        limit=limit,
     )
     return jsonify({"envelopes": items, "next_after": next_after})
 
@@ -319,7 +319,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "parameters": [
                 {"name": "status", "in": "query", "schema": {"type": "string"}},
                 {"name": "after", "in": "query", "schema": {"type": "string"}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                {"name": "limit", "in": "query", "schema": int_schema(1, MAX_PAGE, default=50)},
             ],
             "responses": {"200": _ok("envelopes and next_after"), **_COMMON},
         },
@@ -387,7 +387,7 @@ OPENAPI_PATHS: dict[str, Any] = {
             "security": _SEC,
             "parameters": [
                 _ID,
-                {"name": "n", "in": "path", "required": True, "schema": {"type": "integer"}},
+                {"name": "n", "in": "path", "required": True, "schema": int_schema(1)},
                 {
                     "name": "version",
                     "in": "query",

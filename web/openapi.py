@@ -12,6 +12,7 @@ from typing import Any
 from web.openapi_parts import ERRORS, HEX32, RATE_LIMITED, TOO_LARGE
 from web.openapi_parts import json_response as _json
 from web.openapi_parts import ref as _ref
+from web.params import int_schema
 
 
 def openapi_document(server_url: str) -> dict[str, Any]:
@@ -44,7 +45,7 @@ def with_limits(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _document(server_url: str) -> dict[str, Any]:
-    tree_size = {"name": "tree_size", "in": "query", "schema": {"type": "integer", "minimum": 1}}
+    tree_size = {"name": "tree_size", "in": "query", "schema": int_schema(1)}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -269,11 +270,11 @@ def _document(server_url: str) -> dict[str, Any]:
                 "get": {
                     "summary": "Anchors newest first",
                     "parameters": [
-                        {"name": "before", "in": "query", "schema": {"type": "integer"}},
+                        {"name": "before", "in": "query", "schema": int_schema(0)},
                         {
                             "name": "limit",
                             "in": "query",
-                            "schema": {"type": "integer", "maximum": 1000},
+                            "schema": int_schema(1, 1000, default=100),
                         },
                     ],
                     "responses": {
@@ -298,7 +299,7 @@ def _document(server_url: str) -> dict[str, Any]:
                             "name": "tree_size",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "integer"},
+                            "schema": int_schema(1),
                         }
                     ],
                     "responses": {
@@ -324,7 +325,7 @@ def _document(server_url: str) -> dict[str, Any]:
                             "name": "tree_size",
                             "in": "path",
                             "required": True,
-                            "schema": {"type": "integer"},
+                            "schema": int_schema(1),
                         }
                     ],
                     "responses": {
@@ -341,13 +342,13 @@ def _document(server_url: str) -> dict[str, Any]:
                             "name": "first",
                             "in": "query",
                             "required": True,
-                            "schema": {"type": "integer"},
+                            "schema": int_schema(1),
                         },
                         {
                             "name": "second",
                             "in": "query",
                             "required": True,
-                            "schema": {"type": "integer"},
+                            "schema": int_schema(1),
                         },
                     ],
                     "responses": {
@@ -368,11 +369,11 @@ def _document(server_url: str) -> dict[str, Any]:
                             "required": True,
                             "schema": {"type": "string"},
                         },
-                        {"name": "after", "in": "query", "schema": {"type": "integer"}},
+                        {"name": "after", "in": "query", "schema": int_schema(0)},
                         {
                             "name": "limit",
                             "in": "query",
-                            "schema": {"type": "integer", "maximum": 1000},
+                            "schema": int_schema(1, 1000, default=1000),
                         },
                     ],
                     "responses": {"200": {"description": "subject, events, next_after"}, **ERRORS},
@@ -455,6 +456,10 @@ SIGNING_PATHS: dict[str, Any] = {
         "get": {
             "summary": "The tenant's seals, oldest first (?after=<seal id>&limit=)",
             "security": [{"bearer": []}],
+            "parameters": [
+                {"name": "after", "in": "query", "schema": {"type": "string"}},
+                {"name": "limit", "in": "query", "schema": int_schema(1, 1000, default=100)},
+            ],
             "responses": {"200": {"description": "seals, next_after"}, **ERRORS},
         },
     },

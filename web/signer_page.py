@@ -51,6 +51,7 @@ from signing.render import PRESETS, PageGeometry, box_to_percent, preset_positio
 from web import context
 from web.context import services
 from web.errors import status_of
+from web.params import int_arg
 
 if TYPE_CHECKING:
     from signing.envelopes.service import EnvelopeService, RequestContext, SignerView
@@ -72,6 +73,7 @@ MAX_UA = 512
 MAX_REASON = 2000
 MAX_TEXT = 200
 IMAGE_WIDTHS = (480, 800, 1200, 1600)
+MAX_IMAGE_WIDTH = 10_000
 
 TITLES = {
     400: "Please check the form",
@@ -317,10 +319,7 @@ def page_image(token: str, n: int, p: int) -> Response:
     doc = next((d for d in view.documents if d.n == n), None)
     if doc is None or not 1 <= p <= doc.pages:
         raise NotFoundError("no such page", details={"document": n, "page": p})
-    try:
-        width = int(request.args.get("w", "1000"))
-    except ValueError:
-        raise ValidationError("w must be a whole number of pixels") from None
+    width = int_arg("w", default=1000, minimum=1, maximum=MAX_IMAGE_WIDTH) or 1000
     if p == 1:
         svc.record_view(token, n, request_context(request))
     etag = f"{doc.sha256[:32]}-{p}-{width}"

@@ -20,12 +20,14 @@ from evidence_chain.errors import ValidationError
 from web.auth import current_tenant, require_tenant
 from web.bodies import json_object
 from web.context import services
+from web.params import int_arg
 
 if TYPE_CHECKING:
     pass
 
 bp = Blueprint("signing", __name__)
 MULTIPART_OVERHEAD = 1024 * 1024
+MAX_PAGE = 1000
 
 
 def _multipart(limit: int) -> tuple[dict[str, FileStorage], dict[str, str]]:
@@ -137,10 +139,7 @@ def create_seal() -> tuple[Response, int]:
 @require_tenant
 def list_seals() -> Response:
     """The tenant's seals, oldest first, paged with ``?after=<seal id>&limit=``."""
-    raw = request.args.get("limit") or "100"
-    if not raw.isdigit() or not 1 <= int(raw) <= 1000:
-        raise ValidationError("limit must be 1-1000", details={"field": "limit"})
-    limit = int(raw)
+    limit = int_arg("limit", default=100, minimum=1, maximum=MAX_PAGE) or 100
     items = services().signing.list_seals(
         current_tenant().id, after=request.args.get("after") or None, limit=limit
     )

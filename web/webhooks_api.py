@@ -14,6 +14,7 @@ from evidence_chain.errors import ValidationError
 from web.auth import current_tenant, require_tenant
 from web.bodies import json_object
 from web.context import services
+from web.params import int_arg, int_schema
 from webhooks.service import EVENTS, STATUSES
 
 bp = Blueprint("webhooks", __name__)
@@ -21,15 +22,7 @@ MAX_PAGE = 200
 
 
 def _limit() -> int:
-    raw = request.args.get("limit")
-    if raw is None or raw == "":
-        return 50
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
-        raise ValidationError(
-            f"query parameter 'limit' must be an integer from 1 to {MAX_PAGE}",
-            details={"field": "limit"},
-        )
-    return int(raw)
+    return int_arg("limit", default=50, minimum=1, maximum=MAX_PAGE) or 50
 
 
 @bp.post("/api/v1/webhooks")
@@ -295,7 +288,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                 {
                     "name": "limit",
                     "in": "query",
-                    "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE},
+                    "schema": int_schema(1, MAX_PAGE, default=50),
                 },
             ],
             "responses": {
