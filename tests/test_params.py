@@ -1,4 +1,4 @@
-"""Integers in paths and query strings: out of range is a 400 ``invalid_parameter`` naming the
+"""Integers in paths and query strings: out of range is a 400 ``invalid_request`` naming the
 parameter and its bounds, never a 500 (a number past 2^63-1 used to overflow the database
 driver); and the OpenAPI states the bounds of every integer parameter."""
 
@@ -41,7 +41,7 @@ def test_audit_overflows_are_400(
     client: Any, auth: dict[str, str], instance: Any, url: str
 ) -> None:
     _push_and_checkpoint(client, auth, instance)  # checkpoints at 1 and 2 exist
-    error = assert_error(client.get(url), 400, "invalid_parameter")
+    error = assert_error(client.get(url), 400, "invalid_request")
     assert error["details"]["maximum"] == MAX_INT
     assert str(MAX_INT) in error["message"]
 
@@ -91,7 +91,7 @@ def test_every_integer_parameter_is_range_checked(client: Any, auth: dict[str, s
             else:
                 url = f"{url}?{param['name']}={bad}"
             response = client.open(url, method=method.upper(), headers=auth)
-            error = assert_error(response, 400, "invalid_parameter")
+            error = assert_error(response, 400, "invalid_request")
             assert error["details"]["field"] == param["name"], url
             assert error["details"]["minimum"] == schema["minimum"], url
             assert error["details"]["maximum"] == schema["maximum"], url

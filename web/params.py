@@ -4,7 +4,8 @@ A number a client writes in a URL reaches SQL as a 64-bit integer: anything larg
 the driver (a 500 before this module existed). Every integer of a query string is read with
 :func:`int_arg`, every ``<int:...>`` of a path (all count from 1) is checked by the app-wide URL
 value preprocessor that :func:`init_app` installs, and the OpenAPI states the same bounds with :func:`int_schema`. A value
-out of its range is a 400 ``invalid_parameter`` naming the parameter and its bounds.
+out of its range is a 400 ``invalid_request`` whose details name the parameter, where it is and its
+bounds.
 """
 
 from __future__ import annotations
@@ -20,9 +21,8 @@ MAX_INT = 2**63 - 1
 
 
 class InvalidParameterError(ValidationError):
-    """A path or query parameter is not an integer, or lies outside its range."""
-
-    code = "invalid_parameter"
+    """A path or query parameter is not an integer, or lies outside its range (the code of
+    any invalid request, ``invalid_request``; the details name the parameter and its bounds)."""
 
 
 def check_int(
