@@ -2,10 +2,10 @@
 
 A number a client writes in a URL reaches SQL as a 64-bit integer: anything larger overflows
 the driver (a 500 before this module existed). Every integer of a query string is read with
-:func:`int_arg`, every ``<int:...>`` of a path (all count from 1) is checked by the app-wide URL
-value preprocessor that :func:`init_app` installs, and the OpenAPI states the same bounds with :func:`int_schema`. A value
-out of its range is a 400 ``invalid_request`` whose details name the parameter, where it is and its
-bounds.
+:func:`int_arg`; every ``<int:...>`` of a path (all count from 1) is checked by the app-wide
+URL value preprocessor that :func:`init_app` installs; the OpenAPI states the same bounds
+with :func:`int_schema`. A value out of its range is a 400 ``invalid_request`` whose details
+name the parameter, where it is, and its bounds.
 """
 
 from __future__ import annotations

@@ -20,7 +20,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
@@ -56,51 +55,21 @@ from webhooks.delivery import (
     new_public_id,
 )
 from webhooks.secrets import SECRET_PREFIX, new_secret, open_secret, seal_secret, signature_header
-from webhooks.transport import (
+from webhooks.transport import PublicOnlyAdapter, RequestsTransport, Transport
+from webhooks.urls import (
     BlockedAddressError,
-    PublicOnlyAdapter,
-    RequestsTransport,
     SendError,
-    Transport,
     blocked_reason,
-    check_public_url,
+    check_url,
     resolve_public,
+    validate_url,
 )
 
 if TYPE_CHECKING:
     from evidence_chain.keystore import MasterKey
 
-MAX_URL_LEN = 2000
-
 
 # --- validation --------------------------------------------------------------------------------
-
-
-def validate_url(url: Any) -> str:
-    """An absolute http(s) URL with a host; ValidationError otherwise."""
-    if not isinstance(url, str) or not url.strip():
-        raise ValidationError("url is required: an http or https URL", details={"field": "url"})
-    url = url.strip()
-    if len(url) > MAX_URL_LEN:
-        raise ValidationError(
-            f"url is longer than {MAX_URL_LEN} characters", details={"field": "url"}
-        )
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        raise ValidationError("url is not a valid URL", details={"field": "url"}) from None
-    if parts.scheme not in ("http", "https"):
-        raise ValidationError(
-            "url must use http or https", details={"field": "url", "scheme": parts.scheme}
-        )
-    if not parts.hostname or port == 0:
-        raise ValidationError("url must name a host", details={"field": "url"})
-    if parts.username is not None or parts.password is not None:
-        raise ValidationError("url must not carry credentials", details={"field": "url"})
-    if any(ch.isspace() or ord(ch) < 0x20 for ch in url):
-        raise ValidationError("url must not contain spaces", details={"field": "url"})
-    return url
 
 
 def validate_events(events: Any) -> list[str]:
@@ -281,8 +250,7 @@ class WebhookService:
         """Register an endpoint; return it and its secret, which is shown only now."""
         clean_url = validate_url(url)
         names = validate_events(events)
-        if not self.allow_private:
-            check_public_url(clean_url)
+        check_url(clean_url, allow_private=self.allow_private)  # DNS, before any transaction
         now = self.clock()
         public_id = new_public_id("whk_")
         secret = new_secret()
@@ -540,7 +508,7 @@ __all__ = [
     "WebhookService",
     "anchor_status_changed",
     "blocked_reason",
-    "check_public_url",
+    "check_url",
     "enqueue",
     "enqueue_all_tenants",
     "open_secret",

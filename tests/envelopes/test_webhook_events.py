@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from evidence_chain.config import Settings
 from tests.envelopes.conftest import Mailbox
 from tests.envelopes.helpers import create, one_party_spec, sign_party
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The endpoint is on this machine (nothing is delivered here: the job does not run)."""
+    return settings.with_overrides(webhook_allow_private=True)
 
 
 def test_status_changes_queue_webhooks(
     client: Any, auth: dict[str, str], contract_pdf: bytes, mailbox: Mailbox, envelopes: Any
 ) -> None:
     hook = client.post(
-        "/api/v1/webhooks", json={"url": "https://hooks.example.test/sealtrail"}, headers=auth
+        "/api/v1/webhooks", json={"url": "https://localhost:8443/sealtrail"}, headers=auth
     )
     assert hook.status_code == 201, hook.get_json()
     env = create(client, auth, one_party_spec(), contract_pdf).get_json()

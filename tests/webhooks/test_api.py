@@ -61,7 +61,7 @@ def test_not_json_and_no_key(client: Any, auth: dict[str, str]) -> None:
 def test_create_list_get_delete(client: Any, auth: dict[str, str]) -> None:
     r = client.post(
         "/api/v1/webhooks",
-        json={"url": "https://hooks.example.com/sealtrail", "events": ["anchor.confirmed"]},
+        json={"url": "https://localhost:8443/sealtrail", "events": ["anchor.confirmed"]},
         headers=auth,
     )
     assert r.status_code == 201
@@ -77,7 +77,7 @@ def test_create_list_get_delete(client: Any, auth: dict[str, str]) -> None:
     assert [w["id"] for w in listed] == [created["id"], every["id"]]
     assert all("secret" not in w for w in listed)
     shown = client.get(f"/api/v1/webhooks/{created['id']}", headers=auth).get_json()
-    assert shown["url"] == "https://hooks.example.com/sealtrail" and "secret" not in shown
+    assert shown["url"] == "https://localhost:8443/sealtrail" and "secret" not in shown
     assert client.delete(f"/api/v1/webhooks/{created['id']}", headers=auth).status_code == 204
     assert client.delete(f"/api/v1/webhooks/{created['id']}", headers=auth).status_code == 404
     listed = client.get("/api/v1/webhooks", headers=auth).get_json()["webhooks"]
