@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from evidence_chain.errors import (
     ConfigurationError,
+    GoneError,
     KeyDecryptionError,
     PayloadTooLargeError,
     ValidationError,
@@ -19,6 +20,7 @@ __all__ = [
     "CertifiedDocumentError",
     "EncryptedPdfError",
     "KeyDecryptionError",
+    "LinkSupersededError",
     "MalformedPdfError",
     "NotAPdfError",
     "PageOutOfRangeError",
@@ -101,3 +103,9 @@ class SealImageTooLargeError(SealImageError):
     """An uploaded seal image exceeds the byte or pixel limit."""
 
     code = "seal_image_too_large"
+
+
+class LinkSupersededError(GoneError):
+    """A signing link that a newer link replaced (after a reminder): 410, not "unknown"."""
+
+    code = "link_superseded"

@@ -34,9 +34,9 @@ from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import PdfSignatureStatus, TimestampSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 
+from signing.pdf_errors import reads_pdf
 from signing.pdf_lock import serialised
 from signing.pdfcheck import DEFAULT_MAX_BYTES, check_pdf
-from signing.pdf_errors import reads_pdf
 
 __all__ = [
     "DocTimestampReport",

@@ -96,6 +96,23 @@ HINTS = {
 }
 
 
+# Pages that say more than their status, in English and Chinese: (title, message, hint) each
+# as (English, Chinese).
+BY_CODE = {
+    "link_superseded": (
+        ("This signing link was replaced by a newer one", "此签署链接已被新的链接取代"),
+        (
+            "A reminder sent you a new link, and only the newest link works",
+            "发件人的提醒为您发送了新的链接，只有最新的链接有效",
+        ),
+        (
+            "Open the link in the most recent message you received about this document.",
+            "请打开您最近收到的关于此文件的消息中的链接。",
+        ),
+    ),
+}
+
+
 class SignerSessionInterface(SecureCookieSessionInterface):
     """Flask's signed-cookie session: SameSite=Lax by default, Secure whenever the request
     itself came over https."""
@@ -239,12 +256,18 @@ def _render_error(exc: EvidenceError | HTTPException, status: int) -> Response:
         details = {}
     if status >= 500:
         message = "An internal error occurred."
+    title, hint = TITLES.get(status, "That did not work"), HINTS.get(status)
+    zh: dict[str, str] = {}
+    special = BY_CODE.get(exc.code) if isinstance(exc, EvidenceError) else None
+    if special is not None:
+        (title, zh["title"]), (message, zh["message"]), (hint, zh["hint"]) = special
     body = render_template(
         "signer/error.html",
         status=status,
-        title=TITLES.get(status, "That did not work"),
+        title=title,
         message=message,
-        hint=HINTS.get(status),
+        hint=hint,
+        zh=zh,
         details=details,
         style_nonce=_style_nonce(),
     )

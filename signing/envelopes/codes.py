@@ -8,7 +8,7 @@ import hmac
 import secrets
 from typing import Any
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from evidence_chain import db
 from evidence_chain.clock import aware as _aware
@@ -23,7 +23,7 @@ from evidence_chain.errors import (
 from messages.service import Message
 from signing.envelopes.evidence import EnvelopeEvidence
 from signing.envelopes.rules import FINAL, EnvelopeStatus, PartyStatus
-from signing.envelopes.store import ENVELOPE, PARTY, _Loaded, hash_token
+from signing.envelopes.store import ENVELOPE, PARTY, SUPERSEDED, _Loaded, hash_token
 from signing.envelopes.views import RequestContext, _actor_party
 
 CODE_TTL = dt.timedelta(minutes=10)
@@ -41,8 +41,18 @@ class EnvelopeCodes(EnvelopeEvidence):
     """A party's link (a token of which only the hash is kept) and its one-time codes."""
 
     def _send_link(self, conn: Connection, loaded: _Loaded, party: Any, *, reminder: bool) -> str:
-        """Issue a fresh link token for ``party`` (replacing any earlier one) and send it."""
+        """Issue a fresh link token for ``party`` (replacing any earlier one) and send it.
+
+        The replaced token's hash is kept, so that the old link says it was superseded."""
         token = secrets.token_urlsafe(32)
+        if party.token_hash is not None:
+            conn.execute(
+                insert(SUPERSEDED).values(
+                    token_hash=bytes(party.token_hash),
+                    party_id=party.id,
+                    superseded_at=self.clock(),
+                )
+            )
         conn.execute(
             update(PARTY)
             .where(PARTY.c.id == party.id)

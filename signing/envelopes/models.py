@@ -1,9 +1,10 @@
 """Database tables of envelopes (SQLModel): envelopes, documents, parties, fields.
 
-The schema is created by the hand-written migration ``0006_envelopes``; these classes must
-stay in step with it. Document bytes live in the blob store (``evidence_chain.blobs``), named
-by their SHA-256; rows keep only the hashes. Link tokens and one-time codes are stored as
-SHA-256 digests (codes with a per-code salt), never in the clear.
+The schema is created by the hand-written migrations ``0006_envelopes`` and
+``0009_superseded_links``; these classes must stay in step with them. Document bytes live in
+the blob store (``evidence_chain.blobs``), named by their SHA-256; rows keep only the hashes.
+Link tokens and one-time codes are stored as SHA-256 digests (codes with a per-code salt),
+never in the clear.
 """
 
 from __future__ import annotations
@@ -108,3 +109,14 @@ class EnvelopeField(SQLModel, table=True):
     anywhere: bool = False
     label: str | None = Field(default=None, max_length=200)
     value: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class EnvelopeSupersededLink(SQLModel, table=True):
+    """The hash of a party's link token that a newer link replaced (a reminder sends a new
+    one), kept so that the old link can say so instead of reading as unknown."""
+
+    __tablename__ = "envelope_superseded_link"
+
+    token_hash: bytes = Field(sa_column=Column(LargeBinary(32), primary_key=True))
+    party_id: int = Field(foreign_key="envelope_party.id", index=True)
+    superseded_at: datetime

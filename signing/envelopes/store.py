@@ -11,14 +11,23 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, select
 
 from evidence_chain.blobs import BlobStore, blob_store_for
+from evidence_chain.clock import aware as _aware
+from evidence_chain.clock import iso as _iso
 from evidence_chain.clock import utcnow as _utcnow
 from evidence_chain.config import Settings
 from evidence_chain.errors import NotFoundError
 from evidence_chain.ledger import Ledger
 from evidence_chain.models import Tenant
 from messages.service import Notifier, notifier_for
-from signing.envelopes.models import Envelope, EnvelopeDocument, EnvelopeField, EnvelopeParty
+from signing.envelopes.models import (
+    Envelope,
+    EnvelopeDocument,
+    EnvelopeField,
+    EnvelopeParty,
+    EnvelopeSupersededLink,
+)
 from signing.envelopes.rules import OPEN, PartyStatus
+from signing.errors import LinkSupersededError
 from signing.models import Seal
 
 if TYPE_CHECKING:
@@ -29,6 +38,7 @@ ENVELOPE = Envelope.__table__  # type: ignore[attr-defined]
 DOCUMENT = EnvelopeDocument.__table__  # type: ignore[attr-defined]
 PARTY = EnvelopeParty.__table__  # type: ignore[attr-defined]
 FIELD = EnvelopeField.__table__  # type: ignore[attr-defined]
+SUPERSEDED = EnvelopeSupersededLink.__table__  # type: ignore[attr-defined]
 TENANT = Tenant.__table__  # type: ignore[attr-defined]
 SEAL = Seal.__table__  # type: ignore[attr-defined]
 
@@ -126,7 +136,15 @@ class EnvelopeStore:
     def _party_by_token(self, conn: Connection, token: str) -> Any:
         if not isinstance(token, str) or not 20 <= len(token) <= 100:
             raise NotFoundError("unknown signing link")
-        row = conn.execute(select(PARTY).where(PARTY.c.token_hash == hash_token(token))).first()
+        digest = hash_token(token)
+        row = conn.execute(select(PARTY).where(PARTY.c.token_hash == digest)).first()
         if row is None:
+            old = conn.execute(select(SUPERSEDED).where(SUPERSEDED.c.token_hash == digest)).first()
+            if old is not None:
+                raise LinkSupersededError(
+                    "this signing link was replaced by a newer one; open the link in the most "
+                    "recent message you received",
+                    details={"superseded_at": _iso(_aware(old.superseded_at))},
+                )
             raise NotFoundError("unknown signing link")
         return row

@@ -194,7 +194,8 @@ def test_not_your_turn_and_declined(
     assert client.post(f"/api/v1/envelopes/{env['id']}/remind", headers=auth).status_code == 429
     with pytest.raises(Exception) as stale:
         envelopes.signer_view(alice)  # the reminder replaced the link
-    assert stale.value.__class__.__name__ == "NotFoundError"
+    assert stale.value.__class__.__name__ == "LinkSupersededError"
+    assert isinstance(stale.value, GoneError)
     alice = mailbox.token("alice@example.test", 1)
     sign_party(envelopes, mailbox, "alice@example.test", after_links=1)
     bob = mailbox.token("bob@example.test")
