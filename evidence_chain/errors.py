@@ -28,6 +28,7 @@ __all__ = [
     "IntegrityError",
     "KeyDecryptionError",
     "NotFoundError",
+    "NotYetCheckpointedError",
     "PayloadTooLargeError",
     "RateLimitedError",
     "StorageUnavailableError",
@@ -52,6 +53,12 @@ class ConflictError(EvidenceError):
     """The request conflicts with the current state (idempotency key reuse, illegal transition)."""
 
     code = "conflict"
+
+
+class NotYetCheckpointedError(ConflictError):
+    """The event exists, but no signed checkpoint covers it yet: retry after the next one."""
+
+    code = "not_yet_checkpointed"
 
 
 class ForbiddenError(EvidenceError):

@@ -41,6 +41,7 @@ from evidence_chain.errors import (
     ConflictError,
     IntegrityError,
     NotFoundError,
+    NotYetCheckpointedError,
     ValidationError,
     VerificationError,
 )
@@ -558,7 +559,9 @@ class Ledger:
         if tree_size is None:
             cp = self.latest_checkpoint()
             if cp is None:
-                raise NotFoundError("no checkpoint has been signed yet; retry in a few seconds")
+                raise NotYetCheckpointedError(
+                    "no checkpoint has been signed yet; retry after the next checkpoint"
+                )
             return cp
         return self.checkpoint(tree_size)
 
@@ -572,6 +575,12 @@ class Ledger:
         """
         event = self.get_event(tenant_id, event_id)
         cp = self._resolve_checkpoint(tree_size)
+        if event.leaf_index >= cp.tree_size and tree_size is None:
+            raise NotYetCheckpointedError(
+                f"event {event_id} is not yet covered by a checkpoint (the latest covers "
+                f"{cp.tree_size} events); retry after the next checkpoint",
+                details={"leaf_index": event.leaf_index, "tree_size": cp.tree_size},
+            )
         if event.leaf_index >= cp.tree_size:
             raise NotFoundError(
                 f"event {event_id} is not yet covered by checkpoint {cp.tree_size}; "

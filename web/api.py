@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from flask import Blueprint, Flask, Response, jsonify, request
 
-from evidence_chain.errors import NotFoundError, ValidationError
+from evidence_chain.errors import NotFoundError, NotYetCheckpointedError, ValidationError
 from evidence_chain.events import parse_events
 from web.auth import current_tenant, require_tenant
 from web.bodies import json_body
@@ -114,7 +115,12 @@ def event_proof(event_id: str) -> Response:
         if confirmed is None:
             raise NotFoundError("no confirmed anchor yet; retry within a minute")
         tree_size = confirmed.tree_size
-    proof = inst.ledger.inclusion_proof(current_tenant().id, event_id, tree_size)
+    try:
+        proof = inst.ledger.inclusion_proof(current_tenant().id, event_id, tree_size)
+    except NotYetCheckpointedError as exc:
+        # The checkpoint job runs every EVIDENCE_CHECKPOINT_INTERVAL seconds.
+        exc.details["retry_after"] = max(1, math.ceil(inst.settings.checkpoint_interval))
+        raise
     anchor = inst.anchors.covering(proof.tree_size)
     consistency = None
     if anchor is not None and anchor.tree_size > proof.tree_size:

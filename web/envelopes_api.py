@@ -19,7 +19,14 @@ from flask.cli import AppGroup, with_appcontext
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from evidence_chain.errors import PayloadTooLargeError, ValidationError
-from signing.envelopes.service import EnvelopeService, InitiatorContext, RequestContext
+from signing.envelopes.service import (
+    STATUSES as ENVELOPE_STATUSES,
+)
+from signing.envelopes.service import (
+    EnvelopeService,
+    InitiatorContext,
+    RequestContext,
+)
 from web.auth import current_tenant, require_tenant
 from web.bodies import json_object, parse_text
 from web.context import services
@@ -317,11 +324,19 @@ OPENAPI_PATHS: dict[str, Any] = {
             "summary": "List envelopes, newest first",
             "security": _SEC,
             "parameters": [
-                {"name": "status", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": list(ENVELOPE_STATUSES)},
+                },
                 {"name": "after", "in": "query", "schema": {"type": "string"}},
                 {"name": "limit", "in": "query", "schema": int_schema(1, MAX_PAGE, default=50)},
             ],
-            "responses": {"200": _ok("envelopes and next_after"), **_COMMON},
+            "responses": {
+                "200": _ok("envelopes and next_after"),
+                "400": _err("Unknown status or limit out of range"),
+                **_COMMON,
+            },
         },
     },
     "/api/v1/envelopes/{id}": {
@@ -357,8 +372,12 @@ OPENAPI_PATHS: dict[str, Any] = {
             "parameters": [_ID],
             "responses": {
                 "200": _ok("reminded party ids"),
+                "400": _err("Not a list of party ids"),
                 "409": _err("Not sent or in progress"),
-                "429": _err("Reminded less than a minute ago"),
+                "429": {
+                    **_err("Reminded less than a minute ago"),
+                    "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 0}}},
+                },
                 **_COMMON,
             },
         }
@@ -369,7 +388,12 @@ OPENAPI_PATHS: dict[str, Any] = {
             "security": _SEC,
             "parameters": [_ID],
             "requestBody": _REASON,
-            "responses": {"200": _ok("The envelope"), "409": _err("Illegal"), **_COMMON},
+            "responses": {
+                "200": _ok("The envelope"),
+                "400": _err("Unknown field or reason not a string"),
+                "409": _err("Illegal"),
+                **_COMMON,
+            },
         }
     },
     "/api/v1/envelopes/{id}/void": {
@@ -378,7 +402,12 @@ OPENAPI_PATHS: dict[str, Any] = {
             "security": _SEC,
             "parameters": [_ID],
             "requestBody": _REASON,
-            "responses": {"200": _ok("The envelope"), "409": _err("Not completed"), **_COMMON},
+            "responses": {
+                "200": _ok("The envelope"),
+                "400": _err("Reason missing, unknown field"),
+                "409": _err("Not completed"),
+                **_COMMON,
+            },
         }
     },
     "/api/v1/envelopes/{id}/documents/{n}": {
@@ -399,6 +428,7 @@ OPENAPI_PATHS: dict[str, Any] = {
                     "description": "The PDF",
                     "content": {"application/pdf": {"schema": {"type": "string"}}},
                 },
+                "400": _err("Unknown version, or n out of range"),
                 **_COMMON,
             },
         }

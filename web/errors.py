@@ -83,9 +83,9 @@ def init_app(app: Flask) -> None:
         if status >= 500:
             log.error("%s: %s %s", exc.code, exc.message, exc.details)
         response = envelope(status, exc.code, exc.message, exc.details)
-        wait = exc.details.get("retry_after")
-        if status == 429 and isinstance(wait, int) and wait > 0:
-            response.headers["Retry-After"] = str(wait)
+        retry_after = exc.details.get("retry_after")
+        if isinstance(retry_after, int) and not isinstance(retry_after, bool):
+            response.headers["Retry-After"] = str(max(retry_after, 0))
         return response
 
     @app.errorhandler(HTTPException)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from web.openapi_parts import ERRORS, HEX32, RATE_LIMITED, TOO_LARGE
+from web.openapi_parts import ERRORS, HEX32, RATE_LIMITED, TOO_LARGE, retry_later
 from web.openapi_parts import json_response as _json
 from web.openapi_parts import ref as _ref
 from web.params import int_schema
@@ -255,6 +255,10 @@ def _document(server_url: str) -> dict[str, Any]:
                             },
                             "Inclusion proof; the on-chain anchor covering it (null while none)",
                         ),
+                        "409": retry_later(
+                            "not_yet_checkpointed: no signed checkpoint covers the event yet; "
+                            "Retry-After is the checkpoint interval"
+                        ),
                         **ERRORS,
                     },
                 }
@@ -287,7 +291,8 @@ def _document(server_url: str) -> dict[str, Any]:
                                 },
                             },
                             "A page of anchors",
-                        )
+                        ),
+                        "400": ERRORS["400"],
                     },
                 }
             },
@@ -304,6 +309,7 @@ def _document(server_url: str) -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": _json(_ref("Anchor"), "Anchor with attempts"),
+                        "400": ERRORS["400"],
                         "404": ERRORS["404"],
                     },
                 }
@@ -330,6 +336,7 @@ def _document(server_url: str) -> dict[str, Any]:
                     ],
                     "responses": {
                         "200": _json(_ref("Checkpoint"), "Checkpoint"),
+                        "400": ERRORS["400"],
                         "404": ERRORS["404"],
                     },
                 }
@@ -451,7 +458,11 @@ SIGNING_PATHS: dict[str, Any] = {
                     },
                 },
             },
-            "responses": {"201": {"description": "The seal, with its preview_url"}, **ERRORS},
+            "responses": {
+                "201": {"description": "The seal, with its preview_url"},
+                "413": _json(_ref("Error"), "The picture is larger than 10 MiB"),
+                **ERRORS,
+            },
         },
         "get": {
             "summary": "The tenant's seals, oldest first (?after=<seal id>&limit=)",
@@ -543,9 +554,12 @@ SIGNING_PATHS: dict[str, Any] = {
             },
             "responses": {
                 "200": {
-                    "description": "TimeStampResp (DER)",
+                    "description": "TimeStampResp (DER); a malformed request is answered with "
+                    "a TimeStampResp whose status is rejection",
                     "content": {"application/timestamp-reply": {"schema": _BINARY}},
-                }
+                },
+                "413": _json(_ref("Error"), "Larger than the request size limit"),
+                "415": _json(_ref("Error"), "Not Content-Type: application/timestamp-query"),
             },
         }
     },

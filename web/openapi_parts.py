@@ -17,6 +17,19 @@ def json_response(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before asking again",
+        "schema": {"type": "integer", "minimum": 0},
+    }
+}
+
+
+def retry_later(description: str) -> dict[str, Any]:
+    """An error response that carries a ``Retry-After`` header."""
+    return {**json_response(ref("Error"), description), "headers": RETRY_AFTER}
+
+
 ERRORS = {
     "400": json_response(ref("Error"), "Invalid request; details name the event and field"),
     "401": json_response(ref("Error"), "Missing or unknown API key"),

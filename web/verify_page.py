@@ -356,7 +356,27 @@ def _page(
 def _no_store(html: str, status: int) -> Response:
     response = Response(html, status=status, mimetype="text/html")
     response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+PAGE_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+"""The verify page's Content-Security-Policy: no script at all, its own stylesheet, forms
+posted only to itself, never framed (as strict as the signer's page)."""
+
+
+@bp.after_request
+def _security_headers(response: Response) -> Response:
+    """Frame, sniffing and referrer protection on every answer of the page; its CSP on HTML
+    (the offline verifier sets its own, pinned to its inline code)."""
+    if response.mimetype == "text/html" and "Content-Security-Policy" not in response.headers:
+        response.headers["Content-Security-Policy"] = PAGE_POLICY
+    response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers["X-Content-Type-Options"] = "nosniff"
+    # /verify?document=<sha256> and ?report=<id> must not leak to other sites
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
     return response
 
 
