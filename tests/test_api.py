@@ -258,13 +258,12 @@ def test_log_endpoint_gives_origin_and_verifier_key(client):
     assert body["public_key"].startswith("sealtrail.test/log+")
 
 
-def test_no_checkpoint_yet_is_404(client, auth):
+def test_no_checkpoint_yet(client, auth):
     assert_error(client.get("/api/v1/checkpoints/latest"), 404, "not_found")
     receipt = push(client, auth, event()).get_json()["receipts"][0]
-    err = assert_error(
-        client.get(f"/api/v1/events/{receipt['event_id']}/proof", headers=auth), 404, "not_found"
-    )
-    assert "checkpoint" in err["message"]
+    response = client.get(f"/api/v1/events/{receipt['event_id']}/proof", headers=auth)
+    err = assert_error(response, 409, "not_yet_checkpointed")
+    assert "checkpoint" in err["message"] and response.headers["Retry-After"]
 
 
 def test_inclusion_proof_verifies_against_the_signed_checkpoint(client, auth, instance):
