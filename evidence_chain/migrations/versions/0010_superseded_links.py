@@ -3,8 +3,8 @@
 An old link then answers "replaced by a newer link" (410) rather than "unknown link" (404).
 Links replaced before this revision were not recorded and stay unknown.
 
-Revision ID: 0009_superseded_links
-Revises: 0008_mail_queue
+Revision ID: 0010_superseded_links
+Revises: 0009_people
 Create Date: 2026-11-23
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009_superseded_links"
-down_revision = "0008_mail_queue"
+revision = "0010_superseded_links"
+down_revision = "0009_people"
 branch_labels = None
 depends_on = None
 
