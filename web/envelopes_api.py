@@ -19,9 +19,7 @@ from flask.cli import AppGroup, with_appcontext
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from evidence_chain.errors import PayloadTooLargeError, ValidationError
-from signing.envelopes.service import (
-    STATUSES as ENVELOPE_STATUSES,
-)
+from signing.envelopes.rules import STATUSES as ENVELOPE_STATUSES
 from signing.envelopes.service import (
     EnvelopeService,
     InitiatorContext,

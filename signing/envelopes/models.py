@@ -1,7 +1,7 @@
 """Database tables of envelopes (SQLModel): envelopes, documents, parties, fields.
 
 The schema is created by the hand-written migrations ``0006_envelopes`` and
-``0010_superseded_links``; these classes must stay in step with them. Document bytes live in
+``0011_superseded_links``; these classes must stay in step with them. Document bytes live in
 the blob store (``evidence_chain.blobs``), named by their SHA-256; rows keep only the hashes.
 Link tokens and one-time codes are stored as SHA-256 digests (codes with a per-code salt),
 never in the clear.

@@ -3,8 +3,8 @@
 An old link then answers "replaced by a newer link" (410) rather than "unknown link" (404).
 Links replaced before this revision were not recorded and stay unknown.
 
-Revision ID: 0010_superseded_links
-Revises: 0009_people
+Revision ID: 0011_superseded_links
+Revises: 0010_api_keys
 Create Date: 2026-11-23
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_superseded_links"
-down_revision = "0009_people"
+revision = "0011_superseded_links"
+down_revision = "0010_api_keys"
 branch_labels = None
 depends_on = None
 
