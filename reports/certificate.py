@@ -1,4 +1,6 @@
-"""The certificate of evidence: a PDF a judge reads and a machine checks, drawn with ReportLab.
+"""The certificate of evidence: a PDF a judge reads and a machine checks, drawn with ReportLab
+(the facts it states come from :mod:`reports.certificate_facts`, its look from
+:mod:`reports.certificate_style`).
 
 :func:`render_certificate` lays out an evidence bundle (see ``docs/evidence-bundle.md``) and
 the verdict of its verification: a first page that says what this is, the verdict, the
@@ -15,24 +17,18 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from itertools import groupby
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
 
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfgen import canvas
 from reportlab.platypus import (
     KeepTogether,
-    LongTable,
     PageBreak,
     Paragraph,
     SimpleDocTemplate,
@@ -43,7 +39,54 @@ from reportlab.platypus import (
 from reportlab.platypus.flowables import Flowable
 
 from evidence_chain.core.subject import bundle_lifecycle, verdict_line
-from signing.seals import cjk_font
+from reports.certificate_facts import (
+    Party as _Party,
+)
+from reports.certificate_facts import (
+    actor_name as _actor_name,
+)
+from reports.certificate_facts import (
+    collect_parties,
+    contract_summary,
+    record_ip,
+)
+from reports.certificate_facts import (
+    organisation as _organisation,
+)
+from reports.certificate_style import (
+    MARGIN as _MARGIN,
+)
+from reports.certificate_style import (
+    TITLE,
+    markup,
+)
+from reports.certificate_style import (
+    WIDTH as _WIDTH,
+)
+from reports.certificate_style import (
+    fields as _fields,
+)
+from reports.certificate_style import (
+    numbered_canvas as _numbered_canvas,
+)
+from reports.certificate_style import (
+    qr as _qr,
+)
+from reports.certificate_style import (
+    short as _short,
+)
+from reports.certificate_style import (
+    show_time as _time,
+)
+from reports.certificate_style import (
+    split_hex as _split_hex,
+)
+from reports.certificate_style import (
+    styles as _styles,
+)
+from reports.certificate_style import (
+    table as _table,
+)
 
 if TYPE_CHECKING:
     from evidence_chain.core.bundle import BundleVerdict, Check
@@ -51,16 +94,11 @@ if TYPE_CHECKING:
 __all__ = ["BUNDLE_MIME", "ReportInfo", "render_certificate"]
 
 BUNDLE_MIME = "application/json"
-TITLE = "Certificate of evidence"
-_MARGIN = 16 * mm
-_WIDTH = A4[0] - 2 * _MARGIN
 _VERDICT_COLOURS = {
     "VERIFIED": colors.HexColor("#1b7a33"),
     "FAILED": colors.HexColor("#b00020"),
     "INCOMPLETE": colors.HexColor("#9a6700"),
 }
-_GRID = colors.HexColor("#b8bec6")
-_HEAD_BG = colors.HexColor("#e8ecf1")
 _MAX_PER_PARTY = 8
 """Distinct IPs, user agents or methods listed per party before "and N more"."""
 
@@ -75,372 +113,6 @@ class ReportInfo:
     service_url: str
     issuer: str
     """Who signs the report: the common name of its certificate and of the issuing CA."""
-
-
-# --- text helpers ---------------------------------------------------------------------------
-
-
-def _needs_cjk(ch: str) -> bool:
-    # The standard PDF fonts carry Latin-1 (WinAnsi) only; anything beyond goes to the CJK face.
-    return ord(ch) > 0xFF
-
-
-def markup(value: Any) -> str:
-    """Paragraph markup of ``value``: XML-escaped, non-Latin-1 runs set in the CJK font."""
-    text = "" if value is None else str(value)
-    parts = []
-    for cjk, run in groupby(text, key=_needs_cjk):
-        chunk = escape("".join(run))
-        parts.append(f'<font name="{cjk_font()}">{chunk}</font>' if cjk else chunk)
-    return "".join(parts)
-
-
-def _split_hex(value: str, width: int = 32) -> str:
-    """A long hex string cut into lines of ``width`` (Paragraphs wrap only at spaces)."""
-    return "<br/>".join(escape(value[i : i + width]) for i in range(0, len(value), width)) or "-"
-
-
-def _short(value: str | None, n: int = 16) -> str:
-    if not value:
-        return "-"
-    return value if len(value) <= n else value[:n] + "…"
-
-
-def _time(value: Any) -> str:
-    """``2026-11-21T10:00:00.000000Z`` shown as ``2026-11-21 10:00:00 UTC``."""
-    if not isinstance(value, str) or len(value) < 19:
-        return "-" if value is None else str(value)
-    return f"{value[:10]} {value[11:19]} UTC"
-
-
-def _actor_name(actor: Any) -> str:
-    if actor is None:
-        return "-"
-    if isinstance(actor, str):
-        return actor
-    if isinstance(actor, dict):
-        for key in ("name", "common_name", "display_name", "email", "id", "user_id"):
-            if isinstance(actor.get(key), str) and actor[key]:
-                return str(actor[key])
-        if isinstance(actor.get("api_key_prefix"), str):
-            return f"{actor.get('role') or 'API client'} (API key {actor['api_key_prefix']}...)"
-    return json.dumps(actor, ensure_ascii=False, sort_keys=True)[:80]
-
-
-def _organisation(identity: Mapping[str, Any]) -> str | None:
-    value = identity.get("organization") or identity.get("organisation")
-    return str(value) if isinstance(value, str) and value else None
-
-
-def _party_key(actor: Any) -> str:
-    """Who an actor is: by email or id when given, else by name (``common_name`` is a name)."""
-    if isinstance(actor, dict):
-        for key in ("party_id", "email", "id", "user_id", "api_key_prefix"):
-            if isinstance(actor.get(key), str) and actor[key]:
-                return f"{key}:{actor[key]}"
-        for key in ("name", "common_name"):
-            if isinstance(actor.get(key), str) and actor[key]:
-                return f"name:{actor[key]}"
-    if isinstance(actor, str):
-        return f"name:{actor}"
-    return json.dumps(actor, ensure_ascii=False, sort_keys=True)
-
-
-def _nested(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The places where a record may say how its actor was authenticated."""
-    data = record.get("data") if isinstance(record.get("data"), dict) else {}
-    assert isinstance(data, dict)
-    places: list[Mapping[str, Any]] = [data]
-    for key in ("authentication", "auth", "client", "request", "verification", "otp", "code"):
-        if isinstance(data.get(key), dict):
-            places.append(data[key])
-    if isinstance(record.get("actor"), dict):
-        places.append(record["actor"])
-    return places
-
-
-def _first(record: Mapping[str, Any], keys: Iterable[str]) -> str | None:
-    for place in _nested(record):
-        for key in keys:
-            value = place.get(key)
-            if isinstance(value, str | int | float) and not isinstance(value, bool) and value != "":
-                return str(value)
-    return None
-
-
-def record_ip(record: Mapping[str, Any]) -> str | None:
-    """The client IP address an event records, if any."""
-    return _first(record, ("ip", "ip_address", "client_ip", "remote_addr"))
-
-
-def record_user_agent(record: Mapping[str, Any]) -> str | None:
-    """The browser (user agent) an event records, if any."""
-    return _first(record, ("user_agent", "userAgent", "ua"))
-
-
-def record_auth_methods(record: Mapping[str, Any]) -> list[str]:
-    """How an event says its actor was authenticated (method, one-time code channel)."""
-    out: list[str] = []
-    method = _first(record, ("method", "auth_method", "authentication_method", "verified_by"))
-    channel = _first(record, ("code_channel", "channel", "otp_channel"))
-    data = record.get("data")
-    if isinstance(data, dict) and isinstance(data.get("authentication"), str):
-        out.append(data["authentication"])
-    if method:
-        out.append(method)
-    if channel:
-        out.append(f"one-time code by {channel}")
-    rtype = str(record.get("type", ""))
-    if isinstance(data, dict) and isinstance(data.get("certificate"), dict):
-        out.append("digital signature (certificate)")
-    elif rtype.endswith(("code_accepted", "code_verified", "otp_verified")):
-        out.append("one-time code accepted")
-    elif rtype.endswith("link_opened"):
-        out.append("personal signing link opened")
-    return out
-
-
-# --- the model the pages are drawn from -------------------------------------------------------
-
-
-@dataclass
-class _Party:
-    name: str
-    identity: dict[str, Any]
-    role: str | None = None
-    events: int = 0
-    ips: list[str] | None = None
-    agents: list[str] | None = None
-    methods: list[str] | None = None
-    certificates: list[str] | None = None  # sha256 of DER
-
-    def add(self, bucket: str, value: str | None) -> None:
-        if not value:
-            return
-        items: list[str] = getattr(self, bucket) or []
-        if value not in items:
-            items.append(value)
-        setattr(self, bucket, items)
-
-
-def contract_summary(bundle: Mapping[str, Any]) -> dict[str, Any]:
-    """Title and declared parties of the subject, from its ``*.created`` record if there is one."""
-    title: str | None = None
-    declared: list[Any] = []
-    for event in bundle.get("events", []):
-        record = event.get("record", {})
-        if not str(record.get("type", "")).endswith(".created"):
-            continue
-        data = record.get("data")
-        if not isinstance(data, dict):
-            continue
-        for key in ("title", "name", "subject", "document_name"):
-            if isinstance(data.get(key), str) and data[key]:
-                title = data[key]
-                break
-        for key in ("parties", "signers", "recipients"):
-            if isinstance(data.get(key), list):
-                declared = list(data[key])
-                break
-        break
-    return {"title": title, "parties": declared}
-
-
-def collect_parties(bundle: Mapping[str, Any]) -> list[_Party]:
-    """The parties: those the contract declares, then every actor of its events."""
-    parties: dict[str, _Party] = {}
-    for item in contract_summary(bundle)["parties"]:
-        identity = item if isinstance(item, dict) else {"name": str(item)}
-        key = _party_key(identity)
-        role = identity.get("role") if isinstance(identity.get("role"), str) else None
-        parties.setdefault(key, _Party(_actor_name(identity), dict(identity), role))
-    for event in bundle.get("events", []):
-        record = event.get("record", {})
-        actor = record.get("actor")
-        if actor is None or (isinstance(actor, dict) and actor.get("role") == "system"):
-            continue  # the service's own steps (expiry) are in the timeline, not a party
-        key = _party_key(actor)
-        party = parties.get(key)
-        if party is None:
-            identity = dict(actor) if isinstance(actor, dict) else {"name": str(actor)}
-            party = parties[key] = _Party(_actor_name(actor), identity)
-        elif isinstance(actor, dict):
-            for k, v in actor.items():
-                party.identity.setdefault(k, v)
-        party.events += 1
-        party.add("ips", record_ip(record))
-        party.add("agents", record_user_agent(record))
-        for method in record_auth_methods(record):
-            party.add("methods", method)
-        data = record.get("data")
-        if isinstance(data, dict) and isinstance(data.get("certificate"), dict):
-            party.add("certificates", str(data["certificate"].get("sha256") or ""))
-    return list(parties.values())
-
-
-# --- styles ------------------------------------------------------------------------------------
-
-
-def _styles() -> dict[str, ParagraphStyle]:
-    base = getSampleStyleSheet()
-    body = ParagraphStyle(
-        "body",
-        parent=base["BodyText"],
-        fontName="Helvetica",
-        fontSize=9.5,
-        leading=12.5,
-        spaceAfter=4,
-    )
-    return {
-        "title": ParagraphStyle(
-            "title",
-            parent=base["Title"],
-            fontName="Helvetica-Bold",
-            fontSize=22,
-            leading=26,
-            alignment=0,
-            spaceAfter=4,
-        ),
-        "h1": ParagraphStyle(
-            "h1",
-            parent=base["Heading1"],
-            fontName="Helvetica-Bold",
-            fontSize=14,
-            leading=17,
-            spaceBefore=8,
-            spaceAfter=6,
-        ),
-        "h2": ParagraphStyle(
-            "h2",
-            parent=base["Heading2"],
-            fontName="Helvetica-Bold",
-            fontSize=11,
-            leading=14,
-            spaceBefore=6,
-            spaceAfter=4,
-        ),
-        "body": body,
-        "small": ParagraphStyle("small", parent=body, fontSize=8, leading=10, spaceAfter=2),
-        "cell": ParagraphStyle("cell", parent=body, fontSize=7.5, leading=9.2, spaceAfter=0),
-        "head": ParagraphStyle(
-            "head", parent=body, fontName="Helvetica-Bold", fontSize=7.5, leading=9.2, spaceAfter=0
-        ),
-        "mono": ParagraphStyle(
-            "mono", parent=body, fontName="Courier", fontSize=6.5, leading=8.2, spaceAfter=0
-        ),
-        "code": ParagraphStyle(
-            "code",
-            parent=body,
-            fontName="Courier",
-            fontSize=7.5,
-            leading=9.5,
-            leftIndent=8,
-            backColor=colors.HexColor("#f4f6f8"),
-            borderPadding=4,
-            spaceBefore=2,
-            spaceAfter=6,
-        ),
-        "verdict": ParagraphStyle(
-            "verdict",
-            parent=body,
-            fontName="Helvetica-Bold",
-            fontSize=18,
-            leading=22,
-            textColor=colors.white,
-            alignment=TA_CENTER,
-        ),
-        "verdict_text": ParagraphStyle(
-            "verdict_text", parent=body, textColor=colors.white, fontSize=9.5, leading=12.5
-        ),
-    }
-
-
-def _table(
-    rows: Sequence[Sequence[Any]],
-    widths: Sequence[float],
-    *,
-    repeat: bool = True,
-    long: bool = False,
-) -> Table:
-    cls = LongTable if long else Table
-    table = cls(list(rows), colWidths=list(widths), repeatRows=1 if repeat else 0)
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.4, _GRID),
-                ("BACKGROUND", (0, 0), (-1, 0), _HEAD_BG),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 3),
-                ("RIGHTPADDING", (0, 0), (-1, -1), 3),
-                ("TOPPADDING", (0, 0), (-1, -1), 2),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-            ]
-        )
-    )
-    return table
-
-
-def _fields(rows: Sequence[tuple[str, str]], st: dict[str, ParagraphStyle]) -> Table:
-    """A two-column key/value table (values are markup already)."""
-    data = [[Paragraph(markup(k), st["head"]), Paragraph(v, st["cell"])] for k, v in rows]
-    table = Table(data, colWidths=[38 * mm, _WIDTH - 38 * mm])
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.4, _GRID),
-                ("BACKGROUND", (0, 0), (0, -1), _HEAD_BG),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("TOPPADDING", (0, 0), (-1, -1), 2),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
-            ]
-        )
-    )
-    return table
-
-
-def _qr(url: str, side: float) -> Drawing:
-    widget = QrCodeWidget(url, barLevel="M")
-    x1, y1, x2, y2 = widget.getBounds()
-    drawing = Drawing(side, side, transform=[side / (x2 - x1), 0, 0, side / (y2 - y1), 0, 0])
-    drawing.add(widget)
-    return drawing
-
-
-# --- page furniture --------------------------------------------------------------------------
-
-
-def _numbered_canvas(report_id: str, issued: str) -> type[canvas.Canvas]:
-    """A canvas class that writes "page x of y" and the report id once all pages are known."""
-
-    class NumberedCanvas(canvas.Canvas):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self._pages: list[dict[str, Any]] = []
-
-        def showPage(self) -> None:
-            self._pages.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self) -> None:
-            total = len(self._pages)
-            for state in self._pages:
-                self.__dict__.update(state)
-                self._footer(total)
-                super().showPage()
-            super().save()
-
-        def _footer(self, total: int) -> None:
-            self.saveState()
-            self.setStrokeColor(_GRID)
-            self.setLineWidth(0.5)
-            self.line(_MARGIN, 12 * mm, A4[0] - _MARGIN, 12 * mm)
-            self.setFont("Helvetica", 7.5)
-            self.setFillColor(colors.HexColor("#4a5360"))
-            self.drawString(_MARGIN, 8 * mm, f"{TITLE} {report_id} - issued {issued}")
-            self.drawRightString(A4[0] - _MARGIN, 8 * mm, f"page {self._pageNumber} of {total}")
-            self.restoreState()
-
-    return NumberedCanvas
 
 
 # --- sections ----------------------------------------------------------------------------------
