@@ -1,8 +1,9 @@
-"""The console's pages behind the login: dashboard, members, security, webhooks.
+"""The console's pages behind the login: dashboard, members, security, API keys, webhooks.
 
 Thin: each route checks the role (:mod:`people.roles`), parses the form, calls one service
 method and renders, or redirects (303) with a message. Secrets shown once (recovery codes, a
-webhook's signing secret) are rendered in the answer to the POST that made them, never kept.
+webhook's signing secret, a new API key) are rendered in the answer to the POST that made
+them, never kept.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
+from evidence_chain import tenants
 from evidence_chain.errors import EvidenceError
 from people import roles
 from web import console_base as base
@@ -218,6 +220,52 @@ def logout_everywhere() -> BaseResponse:
     response = redirect(url_for("console_auth.login"), code=303)
     response.delete_cookie(base.SESSION_COOKIE, path="/app")
     return response
+
+
+# --- API keys ----------------------------------------------------------------------------
+
+
+def _keys_page(status: int = 200, **extra: object) -> Response:
+    keys = tenants.list_keys(services().engine, me().person.tenant_id)
+    return base.render("console/keys.html", status, keys=keys, **extra)
+
+
+@bp.get("/app/keys")
+@login_required
+def keys() -> Response:
+    """The organisation's API keys: prefix, name, created, last used, revoked."""
+    roles.require(me().person.role, "api_keys.manage")
+    return _keys_page()
+
+
+@bp.post("/app/keys")
+@login_required
+def key_create() -> Response:
+    """Issue a key; it is shown once, in this answer."""
+    roles.require(me().person.role, "api_keys.manage")
+    name = request.form.get("name", "").strip() or None
+    try:
+        info, key = tenants.issue_key(services().engine, me().person.tenant_id, name)
+    except EvidenceError as exc:
+        if status_of(exc) not in (400, 422):
+            raise
+        return _keys_page(status_of(exc), error=base.describe(exc), name=name)
+    return _keys_page(created=info, key=key)
+
+
+@bp.post("/app/keys/<prefix>/revoke")
+@login_required
+def key_revoke(prefix: str) -> Response | BaseResponse:
+    """Revoke a key: from the next request on it is refused. The last active key is kept
+    (a platform would lose its access); issue the new key first."""
+    roles.require(me().person.role, "api_keys.manage")
+    try:
+        tenants.revoke_key(services().engine, prefix, tenant_id=me().person.tenant_id)
+    except EvidenceError as exc:
+        if status_of(exc) != 409:
+            raise
+        return _keys_page(409, error=base.describe(exc))
+    return _done("console.keys", _("The key was revoked: it is refused from now on."))
 
 
 # --- webhooks ----------------------------------------------------------------------------

@@ -184,16 +184,27 @@ def test_console_people_and_sessions(
     # webhooks: add and delete an endpoint
     page.goto(f"{service.url}/app/webhooks")
     check.page(page, "webhooks")
-    page.fill("#webhook-url", "https://hooks.example.test/sealtrail")
+    page.fill("#webhook-url", "http://127.0.0.1:9/sealtrail")
     page.click("form[action$='/app/webhooks'] button[type=submit]")
     page.wait_for_load_state()
     assert page.inner_text("#webhook-secret").startswith("whsec_")
     check.page(page, "webhooks-created")
     page.click("form[action$='/delete'] button")
     page.wait_for_load_state()
-    assert "hooks.example.test" not in page.inner_text("main")
+    assert "127.0.0.1:9" not in page.inner_text("main")
 
-    # log out, log in with the second factor
+    # API keys: issue one (shown once), revoke the first
+    page.goto(f"{service.url}/app/keys")
+    check.page(page, "keys")
+    page.fill("#key-name", "Contract system")
+    page.click("form[action$='/app/keys'] button[type=submit]")
+    page.wait_for_load_state()
+    assert page.inner_text("#api-key").startswith("stk_")
+    check.page(page, "keys-issued")
+    page.click("form[action$='/revoke'] button >> nth=0")
+    page.wait_for_load_state()
+    assert page.locator("form[action$='/revoke']").count() == 1
+
     page.click("header form[action$='/app/logout'] button")
     page.wait_for_url(f"{service.url}/app/login")
     page.goto(f"{service.url}/app")
@@ -235,4 +246,4 @@ def test_console_people_and_sessions(
     stranger.goto(f"{service.url}/app/no-such-page")
     check.page(stranger, "not-found")
     owner.close()
-    assert len(check.seen) == 13
+    assert len(check.seen) == 15
