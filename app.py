@@ -32,6 +32,9 @@ def create_app(
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    # JSON answers are UTF-8 text: Chinese is sent as its characters, not as \uXXXX escapes.
+    # (Only presentation: records are hashed over their RFC 8785 form, never over this.)
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
