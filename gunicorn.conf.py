@@ -11,7 +11,20 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
+from evidence_chain.config import load_settings
+from evidence_chain.private_files import make_private_dir, restrict_umask
 from evidence_chain.redact import install_on_loggers
+
+# Every runtime file of this instance under its EVIDENCE_HOME: two instances on one machine
+# (two homes) never share a pid file or a control socket (gunicornc -s $EVIDENCE_HOME/run/...).
+restrict_umask()
+_run_dir = make_private_dir(load_settings().run_dir)
+pidfile = str(_run_dir / "gunicorn.pid")
+control_socket = str(_run_dir / "gunicorn.ctl")
+control_socket_mode = 0o600
+# A Unix socket's path holds at most 107 bytes: a home too deep for one runs without it.
+control_socket_disable = len(os.fsencode(control_socket)) > 107
+proc_name = f"sealtrail {_run_dir.parent}"
 
 bind = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -44,14 +57,17 @@ def on_starting(server: Any) -> None:
     global _local_chain
     from evidence_chain.anchoring.chain import Web3Chain
     from evidence_chain.anchoring.localchain import start_local_chain
-    from evidence_chain.config import load_settings
     from evidence_chain.errors import ChainError, ConfigurationError
-    from evidence_chain.private_files import restrict_umask
     from runtime.setup import initialise
 
-    # First: the workers, SQLite and anvil inherit it, so all they create is private (0600/0700).
-    restrict_umask()
+    # The workers, SQLite and anvil inherit the private umask set above (0600/0700).
     settings = load_settings()
+    if server.pidfile is not None:  # gunicorn writes it 0644; everything under the home is 0600
+        os.chmod(server.pidfile.fname, 0o600)
+    if control_socket_disable:
+        server.log.warning(
+            "no control socket: %s is longer than a Unix socket path may be", control_socket
+        )
     initialise(settings)
     if not settings.anchoring_enabled:
         return

@@ -134,6 +134,12 @@ class Settings:
         return self.home / "session.key"
 
     @property
+    def run_dir(self) -> Path:
+        """Where the running service keeps its runtime files: gunicorn's pid file and control
+        socket (one folder per instance, so two instances on one machine never share them)."""
+        return self.home / "run"
+
+    @property
     def is_sqlite(self) -> bool:
         """True when the database is the embedded SQLite file."""
         return self.database_url.startswith("sqlite")
