@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 from flask.logging import default_handler
 
 from evidence_chain import redact
 from evidence_chain.config import Settings, load_settings
-from runtime.services import Services
+
+if TYPE_CHECKING:
+    from runtime.services import Services
 
 
 def create_app(
@@ -35,14 +37,9 @@ def create_app(
     # JSON answers are UTF-8 text: Chinese is sent as its characters, not as \uXXXX escapes.
     # (Only presentation: records are hashed over their RFC 8785 form, never over this.)
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # The scheduler's own per-run lines every few seconds drown the service's log.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     # Every line through the root's handlers (the app's, werkzeug's, the libraries') and
     # Flask's own handler: signer-link tokens, API keys and URL credentials never reach a log.
+    # (The process's log itself is set up by runtime.logs: wsgi, gunicorn's master, commands.)
     redact.install_on_loggers(logging.getLogger())
     redact.install([default_handler])
 

@@ -58,9 +58,11 @@ def on_starting(server: Any) -> None:
     from evidence_chain.anchoring.chain import Web3Chain
     from evidence_chain.anchoring.localchain import start_local_chain
     from evidence_chain.errors import ChainError, ConfigurationError
+    from runtime import logs
     from runtime.setup import initialise
 
     # The workers, SQLite and anvil inherit the private umask set above (0600/0700).
+    logs.configure()  # the master's own lines (the local chain) at INFO; workers inherit it
     settings = load_settings()
     if server.pidfile is not None:  # gunicorn writes it 0644; everything under the home is 0600
         os.chmod(server.pidfile.fname, 0o600)

@@ -8,13 +8,16 @@ pool, one anchorer per process).
 from __future__ import annotations
 
 import atexit
+import logging
 
 from app import create_app
 from evidence_chain.config import load_settings
 from evidence_chain.private_files import restrict_umask
+from runtime import logs
 from runtime.scheduler import SchedulerLeader
 from runtime.services import build_services
 
+logs.configure(logging.INFO)
 restrict_umask()  # under any WSGI server: what this worker creates under EVIDENCE_HOME is private
 # Built now, not on the first request: a worker refuses to start (ConfigurationError naming
 # the file) on an instance that is not initialised or whose keys do not fit together.

@@ -11,12 +11,13 @@ lock on ``log_state``; its readers run in READ ONLY, REPEATABLE READ transaction
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, text
 from sqlalchemy.orm import Session
 
 from evidence_chain.private_files import FILE_MODE, make_private_dir
@@ -24,6 +25,11 @@ from evidence_chain.private_files import FILE_MODE, make_private_dir
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 30000
 """How long a SQLite statement waits for a lock before 'database is locked'."""
+VERSION_TABLE = "alembic_version"
+# `revision = "0007_webhooks"` and `down_revision = "0006_envelopes"` (or None) in each script
+_REVISION_LINE = re.compile(
+    r"""^(revision|down_revision)\s*(?::[^=\n]*)?=\s*["']?([A-Za-z0-9_]*)["']?\s*$""", re.M
+)
 READ_ONLY = "sealtrail_read_only"
 """Execution option of a connection whose transactions only read (see :func:`reading`)."""
 
@@ -119,15 +125,41 @@ def upgrade(url: str) -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    """The migration revision the database is at, or None if it has none."""
-    from alembic.runtime.migration import MigrationContext
+    """The migration revision the database is at, or None if it has none.
 
-    with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+    Read straight from Alembic's ``alembic_version`` table (as Alembic reads it), so a command
+    that only checks the schema never imports Alembic."""
+    with reading(engine) as conn:
+        if not inspect(conn).has_table(VERSION_TABLE):
+            return None
+        rows = sorted(
+            str(r) for r in conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars()
+        )
+    return ",".join(rows) or None
 
 
 def head_revision() -> str:
-    """The newest migration revision shipped with this code."""
+    """The newest migration revision shipped with this code.
+
+    Read from the scripts' own ``revision`` and ``down_revision`` lines: the one revision no
+    other script follows (a test holds this to Alembic's own answer)."""
+    revisions: set[str] = set()
+    followed: set[str] = set()
+    for script in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        found = dict(_REVISION_LINE.findall(script.read_text(encoding="utf-8")))
+        if "revision" not in found:
+            continue
+        revisions.add(found["revision"])
+        if found.get("down_revision", "None") != "None":
+            followed.add(found["down_revision"])
+    heads = revisions - followed
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations must have exactly one head, found {sorted(heads)}")
+    return heads.pop()
+
+
+def alembic_head_revision() -> str:
+    """The newest migration revision as Alembic itself finds it (slower: imports Alembic)."""
     from alembic.script import ScriptDirectory
 
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

@@ -26,6 +26,7 @@ from evidence_chain.core.subject import Lifecycle, lifecycle_of, verdict_line
 from evidence_chain.documents import DocumentPlacement, locate
 from evidence_chain.errors import EvidenceError, NotFoundError, ValidationError
 from evidence_chain.events import format_time
+from reports.errors import UnsupportedFileError
 
 if TYPE_CHECKING:
     from reports.sources import EvidenceSources
@@ -51,12 +52,6 @@ KINDS = {
     "bundle": "Evidence bundle",
     "document": "Document hash",
 }
-
-
-class UnsupportedFileError(ValidationError):
-    """The upload is neither a PDF nor a JSON evidence bundle."""
-
-    code = "unsupported_file"
 
 
 @dataclass(frozen=True)

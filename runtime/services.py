@@ -11,34 +11,42 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from evidence_chain import db
-from evidence_chain.anchoring import localchain
-from evidence_chain.anchoring.chain import AnchorChain, Signer, Web3Chain
-from evidence_chain.anchoring.records import AnchorRecords
-from evidence_chain.anchoring.service import Anchorer, AnchorOptions
-from evidence_chain.blobs import BlobStore, blob_store_for
 from evidence_chain.config import Settings
 from evidence_chain.errors import ConfigurationError
-from evidence_chain.keystore import MasterKey, load_master_key
-from evidence_chain.ledger import Ledger
-from evidence_chain.logkey import LogKey, load_private_key
-from messages.delivery import MailDelivery
-from messages.service import Notifier, notifier_for
-from people.accounts import AccountService
-from people.logins import LoginService
-from runtime.setup import check_initialised
-from signing.envelopes.service import EnvelopeService
-from signing.render import PageRenderer
-from signing.service import SigningService
-from webhooks import delivery as webhooks
-from webhooks.service import WebhookService
+
+if TYPE_CHECKING:  # the heavy parts (web3, pyHanko, ReportLab) are imported when built, not here
+    from evidence_chain.anchoring.chain import AnchorChain, Signer
+    from evidence_chain.anchoring.records import AnchorRecords
+    from evidence_chain.anchoring.service import Anchorer
+    from evidence_chain.blobs import BlobStore
+    from evidence_chain.keystore import MasterKey
+    from evidence_chain.ledger import Ledger
+    from messages.delivery import MailDelivery
+    from messages.service import Notifier
+    from people.accounts import AccountService
+    from people.logins import LoginService
+    from signing.envelopes.service import EnvelopeService
+    from signing.render import PageRenderer
+    from signing.service import SigningService
+    from webhooks.service import WebhookService
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Services", "build_anchorer", "build_services", "contract_address", "submitter"]
+__all__ = [
+    "Services",
+    "build_anchorer",
+    "build_services",
+    "check_schema",
+    "contract_address",
+    "open_database",
+    "open_ledger",
+    "submitter",
+]
 
 
 @dataclass
@@ -84,10 +92,20 @@ def build_services(
     URL (the local anvil by default). ``notifier`` and ``blobs`` replace the configured ones
     (tests, and operators embedding Sealtrail).
     """
+    from evidence_chain.anchoring.records import AnchorRecords
+    from evidence_chain.blobs import blob_store_for
+    from evidence_chain.keystore import load_master_key
+    from messages.delivery import MailDelivery
+    from messages.service import notifier_for
+    from people.accounts import AccountService
+    from people.logins import LoginService
+    from signing.envelopes.service import EnvelopeService
+    from signing.render import PageRenderer
+    from signing.service import SigningService
+    from webhooks.service import WebhookService
+
     engine = open_engine(settings)
-    private_key = load_private_key(settings.key_path)
-    origin = Ledger.ensure_origin(engine, settings.log_origin)
-    ledger = Ledger(engine, LogKey(origin=origin, private_key=private_key))
+    ledger = open_ledger(settings, engine)
     anchorer = (
         build_anchorer(settings, engine, ledger, chain) if settings.anchoring_enabled else None
     )
@@ -120,15 +138,9 @@ def open_engine(settings: Settings) -> Engine:
     """The instance's engine; ConfigurationError unless its schema is up to date and its files
     (log key, signing authority, session key) are present and fit together. Nothing is made
     here: a worker or command refuses to start, naming the file, instead."""
-    engine = db.make_engine(settings.database_url)
-    current = db.current_revision(engine)
-    head = db.head_revision()
-    if current != head:
-        engine.dispose()
-        raise ConfigurationError(
-            f"the database schema is at {current or 'nothing'}, this code needs {head}: "
-            "run `flask --app app init` (or `make run`, which does it)"
-        )
+    from runtime.setup import check_initialised
+
+    engine = open_database(settings)
     try:
         check_initialised(settings)
     except ConfigurationError:
@@ -137,8 +149,43 @@ def open_engine(settings: Settings) -> Engine:
     return engine
 
 
+def open_ledger(settings: Settings, engine: Engine) -> Ledger:
+    """The evidence log on ``engine``, signing with the instance's log key."""
+    from evidence_chain.ledger import Ledger
+    from evidence_chain.logkey import LogKey, load_private_key
+
+    private_key = load_private_key(settings.key_path)
+    origin = Ledger.ensure_origin(engine, settings.log_origin)
+    return Ledger(engine, LogKey(origin=origin, private_key=private_key))
+
+
+def open_database(settings: Settings) -> Engine:
+    """The instance's engine alone, its schema checked (for commands that need nothing else)."""
+    engine = db.make_engine(settings.database_url)
+    try:
+        check_schema(engine)
+    except ConfigurationError:
+        engine.dispose()
+        raise
+    return engine
+
+
+def check_schema(engine: Engine) -> None:
+    """ConfigurationError unless the database's schema is the one this code needs."""
+    current = db.current_revision(engine)
+    head = db.head_revision()
+    if current != head:
+        raise ConfigurationError(
+            f"the database schema is at {current or 'nothing'}, this code needs {head}: "
+            "run `flask --app app init` (or `make run`, which does it)"
+        )
+
+
 def submitter(settings: Settings) -> Signer | None:
     """The submitter key: EVIDENCE_ANCHOR_KEY, a keystore, or anvil's dev key on the local chain."""
+    from evidence_chain.anchoring import localchain
+    from evidence_chain.anchoring.chain import Signer
+
     if settings.anchor_key:
         return Signer.from_hex(settings.anchor_key)
     if settings.anchor_keystore is not None:
@@ -152,6 +199,8 @@ def submitter(settings: Settings) -> Signer | None:
 
 def contract_address(settings: Settings) -> str | None:
     """EVIDENCE_CONTRACT_ADDRESS, or the deployment recorded for the local chain."""
+    from evidence_chain.anchoring import localchain
+
     if settings.contract_address:
         return settings.contract_address
     if settings.local_chain:
@@ -165,6 +214,11 @@ def build_anchorer(
     settings: Settings, engine: Engine, ledger: Ledger, chain: AnchorChain | None = None
 ) -> Anchorer:
     """The anchoring service, its status changes queued as webhooks in their transaction."""
+    from evidence_chain.anchoring import localchain
+    from evidence_chain.anchoring.chain import Web3Chain
+    from evidence_chain.anchoring.service import Anchorer, AnchorOptions
+    from webhooks import delivery as webhooks
+
     if chain is None:
         if settings.chain_rpc_url:
             chain = Web3Chain.http(settings.chain_rpc_url, kind="remote")
@@ -172,7 +226,9 @@ def build_anchorer(
             chain = Web3Chain.http(localchain.local_url(settings), kind="local")
     signer = submitter(settings)
     if signer is not None and signer.development_key:
-        log.warning("anchoring with the anvil development key: development key, local chain only")
+        # The master says so once at start (WARNING, as it starts the local chain); here it is
+        # said at INFO, not again on stderr by every command and every worker.
+        log.info("anchoring with the anvil development key: development key, local chain only")
     options = AnchorOptions(
         contract=contract_address(settings),
         expected_chain_id=settings.chain_id,

@@ -1,49 +1,72 @@
-"""Operator commands: ``flask --app app <group> <command>``. Thin: parse, call, print."""
+"""Operator commands: ``flask --app app <group> <command>``. Thin: parse, call, print.
+
+A command opens only what it needs (``web.context``: the database alone, the log, the
+anchorer, or all the services) and imports the heavy libraries (web3, pyHanko, ReportLab)
+only then, so the commands that need no chain start quickly. Only ``init`` migrates the
+database; only the ``chain`` commands talk to the chain. The answer goes to stdout (as JSON
+with ``--json``); log lines go to stderr, at WARNING and above only.
+"""
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from cryptography.hazmat.primitives import hashes
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from evidence_chain.anchoring import localchain
-from evidence_chain.anchoring.service import Anchorer
 from evidence_chain.errors import ConfigurationError, EvidenceError
-from evidence_chain.private_files import restrict_umask
-from evidence_chain.tenants import (
-    KeyInfo,
-    add_key,
-    create_tenant,
-    list_keys_of,
-    list_tenants,
-    revoke_key,
-)
 from people.roles import ROLES
-from runtime.services import submitter
-from runtime.setup import initialise
-from web import cli_ops
+from runtime import logs
+from web import cli_ops, context
 from web.context import services, settings
+
+if TYPE_CHECKING:
+    from evidence_chain.anchoring.service import Anchorer
+    from evidence_chain.tenants import KeyInfo
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+
+
+def echo_json(value: Any) -> None:
+    """Print one JSON document (UTF-8 text, Chinese unescaped) on stdout."""
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
 
 
 @click.command("init")
+@json_option
 @with_appcontext
-def init_command() -> None:
+def init_command(as_json: bool) -> None:
     """Create or upgrade the instance: folder, database, log key, signing authority."""
+    from cryptography.hazmat.primitives import hashes
+
+    from evidence_chain.private_files import restrict_umask
+    from runtime.setup import initialise
+    from signing.authority import load_authority
+
     config = settings()
     restrict_umask()  # whatever this process creates under EVIDENCE_HOME stays private
     initialise(config)
-    inst = services()
-    root = inst.signing.ca.root_cert
+    key = context.ledger().key
+    root = load_authority(config).ca.root_cert.fingerprint(hashes.SHA256()).hex()
+    if as_json:
+        echo_json(
+            {
+                "home": str(config.home),
+                "log_origin": key.origin,
+                "log_key": key.verifier_key,
+                "root_ca_sha256": root,
+            }
+        )
+        return
     click.echo(f"instance home: {config.home}")
-    click.echo(f"log origin:    {inst.ledger.key.origin}")
-    click.echo(f"log key:       {inst.ledger.key.verifier_key}")
-    click.echo(f"root CA:       {root.fingerprint(hashes.SHA256()).hex()} (SHA-256)")
+    click.echo(f"log origin:    {key.origin}")
+    click.echo(f"log key:       {key.verifier_key}")
+    click.echo(f"root CA:       {root} (SHA-256)")
 
 
 @click.group("tenant", cls=AppGroup)
@@ -54,14 +77,25 @@ def tenant_group() -> None:
 @tenant_group.command("create")
 @click.argument("name")
 @click.option("--owner", "owner", default=None, help="Email of the first user, the owner.")
-def tenant_create(name: str, owner: str | None) -> None:
-    """Create a tenant (with its owner); its API key is printed once, as the last line."""
+@json_option
+def tenant_create(name: str, owner: str | None, as_json: bool) -> None:
+    """Create a tenant (with its owner); print its id, then its API key (shown once) as the
+    last line."""
+    link = None
     if owner:
         tenant, key, link = services().people.create_tenant_with_owner(name, owner)
     else:
-        tenant, key = create_tenant(services().engine, name)
+        from evidence_chain.tenants import create_tenant
+
+        tenant, key = create_tenant(context.engine(), name)
+    if as_json:
+        body: dict[str, Any] = {"id": tenant.public_id, "name": tenant.name, "api_key": key}
+        if link is not None:
+            body["owner"] = {"email": link.person.email, "set_password_url": link.url}
+        echo_json(body)
+        return
     click.echo(f"tenant {tenant.public_id} created: {tenant.name}")
-    if owner:
+    if link is not None:
         click.echo(f"owner {link.person.email}: set a password at {link.url}")
     click.echo("API key (shown once, store it now):")
     click.echo(key)
@@ -70,6 +104,23 @@ def tenant_create(name: str, owner: str | None) -> None:
 @click.group("user", cls=AppGroup)
 def user_group() -> None:
     """Manage the people who use the console."""
+
+
+def _echo_link(link: Any, as_json: bool, line: str | None = None) -> None:
+    if as_json:
+        echo_json(
+            {
+                "id": link.person.public_id,
+                "email": link.person.email,
+                "set_password_url": link.url,
+                "expires_at": link.expires_at.isoformat(timespec="seconds"),
+            }
+        )
+        return
+    if line:
+        click.echo(line)
+    click.echo(f"set-password link (once, until {link.expires_at:%Y-%m-%d %H:%M} UTC):")
+    click.echo(link.url)
 
 
 @user_group.command("create")
@@ -82,29 +133,34 @@ def user_group() -> None:
     show_default=True,
     help="Role in the tenant.",
 )
-def user_create(email: str, tenant_id: str, role: str) -> None:
+@json_option
+def user_create(email: str, tenant_id: str, role: str, as_json: bool) -> None:
     """Create a user; print the one-time link where they set their password."""
     link = services().people.create_user(email, tenant_id, role)
-    click.echo(f"user {link.person.public_id} created: {link.person.email} ({role})")
-    click.echo(f"set-password link (once, until {link.expires_at:%Y-%m-%d %H:%M} UTC):")
-    click.echo(link.url)
+    _echo_link(link, as_json, f"user {link.person.public_id} created: {link.person.email} ({role})")
 
 
 @user_group.command("link")
 @click.argument("email")
-def user_link(email: str) -> None:
+@json_option
+def user_link(email: str, as_json: bool) -> None:
     """Print a new one-time set-password link for a user (earlier links stop working)."""
-    link = services().people.new_link(email)
-    click.echo(f"set-password link (once, until {link.expires_at:%Y-%m-%d %H:%M} UTC):")
-    click.echo(link.url)
+    _echo_link(services().people.new_link(email), as_json)
 
 
 @tenant_group.command("add-key")
 @click.argument("tenant_id")
 @click.option("--name", default=None, help="A label for the key (who or what uses it).")
-def tenant_add_key(tenant_id: str, name: str | None) -> None:
-    """Issue an additional API key for a tenant (key rotation); printed as the last line."""
-    click.echo(add_key(services().engine, tenant_id, name))
+@json_option
+def tenant_add_key(tenant_id: str, name: str | None, as_json: bool) -> None:
+    """Issue an additional API key for a tenant (key rotation); print only the key."""
+    from evidence_chain.tenants import add_key
+
+    key = add_key(context.engine(), tenant_id, name)
+    if as_json:
+        echo_json({"id": tenant_id, "name": name, "api_key": key})
+        return
+    click.echo(key)
 
 
 def _when(value: object) -> str:
@@ -119,11 +175,29 @@ def _key_line(key: KeyInfo) -> str:
     )
 
 
+def _key_json(key: KeyInfo) -> dict[str, Any]:
+    return {
+        "prefix": key.prefix,
+        "name": key.name,
+        "active": key.active,
+        "created_at": _when(key.created_at),
+        "last_used_at": _when(key.last_used_at) if key.last_used_at else None,
+        "revoked_at": _when(key.revoked_at) if key.revoked_at else None,
+    }
+
+
 @tenant_group.command("keys")
 @click.argument("tenant_id")
-def tenant_keys(tenant_id: str) -> None:
+@json_option
+def tenant_keys(tenant_id: str, as_json: bool) -> None:
     """List a tenant's API keys: prefix, name, created, last used, active or revoked."""
-    for key in list_keys_of(services().engine, tenant_id):
+    from evidence_chain.tenants import list_keys_of
+
+    keys = list_keys_of(context.engine(), tenant_id)
+    if as_json:
+        echo_json({"id": tenant_id, "keys": [_key_json(k) for k in keys]})
+        return
+    for key in keys:
         click.echo(_key_line(key))
 
 
@@ -134,16 +208,29 @@ def tenant_keys(tenant_id: str) -> None:
     is_flag=True,
     help="Revoke it even if it is the tenant's last active key (the tenant loses API access).",
 )
-def tenant_revoke_key(prefix: str, allow_last: bool) -> None:
+@json_option
+def tenant_revoke_key(prefix: str, allow_last: bool, as_json: bool) -> None:
     """Revoke the API key with this prefix: from the next request on it is refused (401)."""
-    key, tenant = revoke_key(services().engine, prefix, allow_last=allow_last)
+    from evidence_chain.tenants import revoke_key
+
+    key, tenant = revoke_key(context.engine(), prefix, allow_last=allow_last)
+    if as_json:
+        echo_json({"tenant": tenant, "key": _key_json(key)})
+        return
     click.echo(f"tenant {tenant}: {_key_line(key)}")
 
 
 @tenant_group.command("list")
-def tenant_list() -> None:
-    """List tenants."""
-    for tenant in list_tenants(services().engine):
+@json_option
+def tenant_list(as_json: bool) -> None:
+    """List tenants, oldest first: id and name, one a line."""
+    from evidence_chain.tenants import list_tenants
+
+    tenants = list_tenants(context.engine())
+    if as_json:
+        echo_json({"tenants": [{"id": t.public_id, "name": t.name} for t in tenants]})
+        return
+    for tenant in tenants:
         click.echo(f"{tenant.public_id}\t{tenant.name}")
 
 
@@ -153,9 +240,25 @@ def ledger_group() -> None:
 
 
 @ledger_group.command("audit")
-def ledger_audit() -> None:
-    """Recompute every leaf from its record, rebuild the tree, check every checkpoint."""
-    report = services().ledger.audit()
+@json_option
+def ledger_audit(as_json: bool) -> None:
+    """Recompute every leaf from its record, rebuild the tree, check every checkpoint
+    (exit 1 on any problem)."""
+    report = context.ledger().audit()
+    if as_json:
+        echo_json(
+            {
+                "ok": report.ok,
+                "tree_size": report.tree_size,
+                "leaves_checked": report.leaves_checked,
+                "nodes_checked": report.nodes_checked,
+                "checkpoints_checked": report.checkpoints_checked,
+                "problems": report.problems,
+            }
+        )
+        if not report.ok:
+            sys.exit(1)
+        return
     click.echo(
         f"tree size {report.tree_size}: {report.leaves_checked} leaves, "
         f"{report.nodes_checked} nodes, {report.checkpoints_checked} checkpoints checked"
@@ -171,10 +274,13 @@ def ledger_audit() -> None:
 
 
 @ledger_group.command("checkpoint")
-def ledger_checkpoint() -> None:
+@json_option
+def ledger_checkpoint(as_json: bool) -> None:
     """Sign a checkpoint now if the tree grew since the last one."""
-    cp = services().ledger.sign_checkpoint()
-    if cp is None:
+    cp = context.ledger().sign_checkpoint()
+    if as_json:
+        echo_json({"signed": cp is not None, "checkpoint": cp.to_json() if cp else None})
+    elif cp is None:
         click.echo("nothing new to checkpoint")
     else:
         click.echo(f"signed checkpoint at tree size {cp.tree_size}, root {cp.root.hex()}")
@@ -186,15 +292,19 @@ def chain_group() -> None:
 
 
 def _anchorer() -> Anchorer:
-    anchorer = services().anchorer
+    anchorer = context.anchorer()
     if anchorer is None:
         raise click.ClickException("anchoring is disabled (EVIDENCE_ANCHORING=false)")
     return anchorer
 
 
 @chain_group.command("deploy")
-def chain_deploy() -> None:
-    """Deploy EvidenceAnchor with the configured submitter key; print its address."""
+@json_option
+def chain_deploy(as_json: bool) -> None:
+    """Deploy EvidenceAnchor with the configured submitter key; print its address last."""
+    from evidence_chain.anchoring import localchain
+    from runtime.services import submitter
+
     config = settings()
     signer = submitter(config)
     if signer is None:
@@ -207,6 +317,9 @@ def chain_deploy() -> None:
         raise click.ClickException(exc.message) from None
     if config.local_chain:
         localchain.write_deployment(config, address, chain_id)
+    if as_json:
+        echo_json({"address": address, "chain_id": chain_id, "deployer": signer.address})
+        return
     click.echo(f"EvidenceAnchor deployed on chain {chain_id} by {signer.address}")
     if not config.local_chain:
         click.echo("set EVIDENCE_CONTRACT_ADDRESS to the address below")
@@ -214,12 +327,13 @@ def chain_deploy() -> None:
 
 
 @chain_group.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@json_option
 def chain_status(as_json: bool) -> None:
-    """Network, balance, nonce, last anchor, pending transactions, alarms (exit 2 on an alarm)."""
+    """Network, balance, nonce, last anchor, pending transactions, alarms (exit 2 on an alarm,
+    1 if the node is unreachable)."""
     status = _anchorer().status()
     if as_json:
-        click.echo(json.dumps(status, indent=2))
+        echo_json(status)
     else:
         click.echo(
             f"network:    {status['network']} (chain id {status['chain_id']}, {status['rpc']})"
@@ -257,29 +371,38 @@ def chain_status(as_json: bool) -> None:
 @click.option(
     "--timeout", default=120.0, show_default=True, help="Seconds to wait for the receipt."
 )
-def chain_anchor_now(timeout: float) -> None:
+@json_option
+def chain_anchor_now(timeout: float, as_json: bool) -> None:
     """Sign a checkpoint if the tree grew, anchor the latest one, wait until it is mined."""
     try:
         anchor = _anchorer().anchor_now(timeout=timeout)
     except (EvidenceError, ConfigurationError) as exc:
         raise click.ClickException(exc.message) from None
-    if anchor is None:
+    if as_json:
+        echo_json({"anchor": anchor.to_json() if anchor is not None else None})
+    elif anchor is None:
         click.echo("nothing to anchor: the log is empty")
-        return
-    click.echo(
-        f"tree size {anchor.tree_size} anchored: {anchor.status}, block {anchor.block_number}, "
-        f"tx {anchor.to_json()['tx_hash']}"
-    )
+    else:
+        click.echo(
+            f"tree size {anchor.tree_size} anchored: {anchor.status}, "
+            f"block {anchor.block_number}, tx {anchor.to_json()['tx_hash']}"
+        )
 
 
 @chain_group.command("resolve-alarm")
 @click.argument("alarm_id", type=int)
-def chain_resolve_alarm(alarm_id: int) -> None:
+@json_option
+def chain_resolve_alarm(alarm_id: int, as_json: bool) -> None:
     """Mark a chain alarm resolved once an operator has dealt with it."""
+    from evidence_chain.anchoring.records import AnchorRecords
+
     try:
-        services().anchors.resolve_alarm(alarm_id)
+        AnchorRecords(context.engine()).resolve_alarm(alarm_id)
     except EvidenceError as exc:
         raise click.ClickException(exc.message) from None
+    if as_json:
+        echo_json({"id": alarm_id, "resolved": True})
+        return
     click.echo(f"alarm {alarm_id} resolved")
 
 
@@ -296,7 +419,8 @@ def init_app(app: Flask) -> None:
 
 
 def _report_errors_cleanly(command: click.Command) -> None:
-    """Make a command print Sealtrail errors as one line and exit 1, not with a traceback."""
+    """Make a command log at WARNING only (to stderr) and print Sealtrail errors as one line
+    and exit 1, not with a traceback."""
     if isinstance(command, click.Group):
         for sub in command.commands.values():
             _report_errors_cleanly(sub)
@@ -307,6 +431,7 @@ def _report_errors_cleanly(command: click.Command) -> None:
 
     @functools.wraps(callback)
     def run(*args: Any, **kwargs: Any) -> Any:
+        logs.configure(logging.WARNING)
         try:
             return callback(*args, **kwargs)
         except EvidenceError as exc:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from flask import Blueprint, Flask, Request, Response, jsonify, request
@@ -20,15 +20,14 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from evidence_chain.errors import PayloadTooLargeError, ValidationError
 from signing.envelopes.rules import STATUSES as ENVELOPE_STATUSES
-from signing.envelopes.service import (
-    EnvelopeService,
-    InitiatorContext,
-    RequestContext,
-)
+from web import context
 from web.auth import current_tenant, require_tenant
 from web.bodies import json_object, parse_text
 from web.context import services
 from web.params import int_arg, int_schema
+
+if TYPE_CHECKING:  # pyHanko and the rest of the signing engine load on first use, not here
+    from signing.envelopes.service import EnvelopeService, InitiatorContext, RequestContext
 
 bp = Blueprint("envelopes", __name__)
 MAX_UA = 512
@@ -43,12 +42,16 @@ def service() -> EnvelopeService:
 
 
 def _ctx(req: Request) -> RequestContext:
+    from signing.envelopes.service import RequestContext
+
     ua = req.headers.get("User-Agent")
     return RequestContext(ip=req.remote_addr, user_agent=ua[:MAX_UA] if ua else None)
 
 
 def _who(req: Request) -> InitiatorContext:
     """The initiator: the prefix of its API key (as stored with the key), and the request."""
+    from signing.envelopes.service import InitiatorContext
+
     key = req.headers.get("Authorization", "").partition(" ")[2].strip()
     return InitiatorContext(key_prefix=key[:10] or None, request=_ctx(req))
 
@@ -236,7 +239,7 @@ def outbox_command(to: str | None, limit: int, as_json: bool) -> None:
     """Print the notifications kept for the operator (email without SMTP, and every SMS)."""
     from messages.service import read_outbox
 
-    items = read_outbox(services().engine, to=to, limit=limit)
+    items = read_outbox(context.engine(), to=to, limit=limit)
     for item in items:
         if as_json:
             click.echo(json.dumps(item.to_json(), ensure_ascii=False))
@@ -252,9 +255,13 @@ envelope_group = AppGroup("envelopes", help="Envelope maintenance.")
 
 
 @envelope_group.command("expire")
-def expire_command() -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
+def expire_command(as_json: bool) -> None:
     """Expire every open envelope past its expiry now (the scheduler's job does it too)."""
     count = services().envelopes.expire_due()
+    if as_json:
+        click.echo(json.dumps({"expired": count}))
+        return
     click.echo(f"expired {count} envelope(s)")
 
 

@@ -16,7 +16,7 @@ from flask import Flask, Response, jsonify
 from werkzeug.exceptions import HTTPException
 
 from evidence_chain import errors as E
-from reports.verification import UnsupportedFileError
+from reports.errors import UnsupportedFileError
 from signing.envelopes.rules import IllegalTransitionError
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,6 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, request
 
 from evidence_chain.errors import ValidationError
-from reports.bundle import build_bundle
-from reports.service import issue_report
 from web.auth import current_tenant, require_tenant
 from web.context import services
 from web.openapi_parts import ERRORS
@@ -99,6 +97,8 @@ def _file_stem(subject: str) -> str:
 @require_tenant
 def subject_bundle(subject: str) -> Response:
     """The subject's evidence bundle as JSON (an attachment with ``?download=1``)."""
+    from reports.bundle import build_bundle  # imported on first use: keeps commands fast
+
     download = _download_arg()
     response = jsonify(build_bundle(services(), current_tenant(), subject))
     if download:
@@ -112,6 +112,8 @@ def subject_bundle(subject: str) -> Response:
 @require_tenant
 def subject_report(subject: str) -> Response:
     """Issue a new certificate of evidence for the subject and return the signed PDF."""
+    from reports.service import issue_report  # ReportLab and pyHanko load on first use
+
     issued = issue_report(services(), services().signing, current_tenant(), subject)
     report_id = issued.report.report_id
     name = f"certificate-of-evidence-{report_id}.pdf"

@@ -17,6 +17,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from evidence_chain.errors import ValidationError
+from web import context
 from web.auth import current_tenant, require_tenant
 from web.bodies import json_object
 from web.context import services
@@ -259,9 +260,9 @@ def pki_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def pki_status(as_json: bool) -> None:
     """CA and TSA subjects, fingerprints, and the number of revoked certificates."""
-    status = services().signing.status()
+    status = context.signing().status()
     if as_json:
-        click.echo(json.dumps(status, indent=2))
+        click.echo(json.dumps(status, indent=2, ensure_ascii=False))
         return
     for name in ("root", "issuing", "tsa"):
         click.echo(f"{name + ':':9}{status[name]['subject']}")
@@ -273,9 +274,13 @@ def pki_status(as_json: bool) -> None:
 
 @pki_group.command("revoke")
 @click.argument("serial")
-def pki_revoke(serial: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def pki_revoke(serial: str, as_json: bool) -> None:
     """Revoke a certificate issued by the issuing CA (SERIAL in hex, as in the evidence log)."""
-    known = services().signing.revoke(serial)
+    known = context.signing().revoke(serial)
+    if as_json:
+        click.echo(json.dumps({"serial": serial, "revoked": True, "known": known}))
+        return
     click.echo(f"revoked {serial}" + ("" if known else " (not a signer certificate on record)"))
 
 

@@ -12,33 +12,27 @@ EVIDENCE_MAX_DOCUMENT_BYTES for a tenant that sends its API key to ``POST /api/v
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, render_template, request
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from evidence_chain.core.bundle import ChainReader
-from evidence_chain.documents import parse_sha256
 from evidence_chain.errors import (
     EvidenceError,
     NotFoundError,
     PayloadTooLargeError,
     ValidationError,
 )
-from reports.verification import (
-    SERVICE_NAME,
-    Verification,
-    render_report,
-    verify_document_hash,
-    verify_stored_report,
-    verify_upload,
-)
 from verifier_web import content_security_policy, verifier_html
 from web.auth import authenticate_key
 from web.context import services
 from web.errors import status_of
 from web.limits import bearer
+
+if TYPE_CHECKING:  # the verification (and what it reads PDFs with) loads on first use
+    from evidence_chain.core.bundle import ChainReader
+    from reports.verification import Verification
 
 bp = Blueprint(
     "verify",
@@ -304,6 +298,8 @@ def _evidence() -> bytes | None:
 
 
 def _verify_upload(data: bytes) -> Verification:
+    from reports.verification import verify_upload
+
     return verify_upload(
         data,
         instance=services(),
@@ -320,6 +316,8 @@ def _serializer() -> URLSafeSerializer | None:
 
 
 def _pdf_response(result: dict[str, Any]) -> Response:
+    from reports.verification import render_report
+
     base_url = services().settings.public_base_url
     pdf = render_report(result, base_url=base_url)
     response = Response(pdf, mimetype="application/pdf")
@@ -336,6 +334,8 @@ def _page(
     status: int = 200,
     lookup: str | None = None,
 ) -> tuple[str, int]:
+    from reports.verification import SERVICE_NAME
+
     body = result.to_json() if result is not None else None
     serializer = _serializer()
     token = serializer.dumps(body) if (body is not None and serializer is not None) else None
@@ -392,6 +392,9 @@ def verify_form() -> Response:
     if report_id is None and document is None:
         return _no_store(*_page())
     lookup = "report" if report_id is not None else "document"
+    from evidence_chain.documents import parse_sha256
+    from reports.verification import verify_document_hash, verify_stored_report
+
     try:
         if report_id is not None:
             from reports.service import get_report
