@@ -28,7 +28,7 @@ def test_racing_requests_build_the_services_once(settings, monkeypatch):
         built.append(result)
         return result
 
-    monkeypatch.setattr(context, "build_services", slow_build)
+    monkeypatch.setattr(runtime_services, "build_services", slow_build)
     found: list[Services] = []
     start = threading.Barrier(8)
 
@@ -83,3 +83,21 @@ def test_a_failing_job_is_logged_and_the_next_run_happens(instance, caplog, monk
         assert job.func() is None
         assert job.func() is None
     assert sum("scheduled job broken failed" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_the_schema_check_reads_what_alembic_reads(settings):
+    from alembic.runtime.migration import MigrationContext
+
+    from evidence_chain import db
+    from runtime.setup import initialise
+
+    engine = db.make_engine(settings.database_url)
+    try:
+        assert db.current_revision(engine) is None  # an empty database has no schema yet
+        initialise(settings)
+        with engine.connect() as conn:
+            alembic_current = MigrationContext.configure(conn).get_current_revision()
+        assert db.current_revision(engine) == alembic_current
+        assert db.head_revision() == db.alembic_head_revision() == alembic_current
+    finally:
+        engine.dispose()

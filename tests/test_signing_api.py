@@ -437,11 +437,14 @@ def test_pki_cli_status_and_revoke(app, client, auth, three_pages):
     status = runner.invoke(args=["pki", "status"])
     assert status.exit_code == 0, status.output
     assert "Sealtrail Root CA" in status.output and "revoked: 0" in status.output
-    revoked = runner.invoke(args=["pki", "revoke", serial])
+    revoked = runner.invoke(args=["pki", "revoke", serial, "--json"])
     assert revoked.exit_code == 0, revoked.output
+    assert json.loads(revoked.stdout) == {"serial": serial, "revoked": True, "known": True}
     crl = x509.load_der_x509_crl(client.get("/pki/crl").data)
     assert crl.get_revoked_certificate_by_serial_number(int(serial, 16)) is not None
     assert "revoked: 1" in runner.invoke(args=["pki", "status"]).output
+    status_json = json.loads(runner.invoke(args=["pki", "status", "--json"]).stdout)
+    assert status_json["revoked"]["issuing"] == 1 and status_json["revoked"]["root"] == 0
     # the next signature for the same identity gets a fresh certificate
     again = sign(
         client, auth, three_pages, seal["id"], [{"kind": "explicit", "page": 1, "x": 99, "y": 99}]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 
 from evidence_chain.anchoring.contract import contract, log_id, transact
 from evidence_chain.core import merkle
@@ -166,3 +167,37 @@ def test_anchoring_disabled_keeps_the_api_working(client, auth) -> None:
     assert proof["anchor"] is None
     assert client.get("/api/v1/chain").get_json()["enabled"] is False
     assert client.get("/api/v1/anchors").get_json()["anchors"] == []
+
+
+def test_chain_commands_answer_in_json(rig: Rig) -> None:
+    runner = rig.app.test_cli_runner()
+    status = runner.invoke(args=["chain", "status", "--json"])
+    assert status.exit_code == 0, status.output
+    body = json.loads(status.stdout)
+    assert body["reachable"] is True and body["submitter"] == rig.signer.address
+    assert body == rig.client.get("/api/v1/chain").get_json()
+
+    rig.push(3)
+    anchored = runner.invoke(args=["chain", "anchor-now", "--json"])
+    assert anchored.exit_code == 0, anchored.output
+    anchor = json.loads(anchored.stdout)["anchor"]
+    assert anchor["tree_size"] == 3 and anchor["tx_hash"].startswith("0x")
+    assert anchor["contract"] == rig.contract
+
+    deployed = runner.invoke(args=["chain", "deploy", "--json"])
+    assert deployed.exit_code == 0, deployed.output
+    body = json.loads(deployed.stdout)
+    assert set(body) == {"address", "chain_id", "deployer"}
+    assert body["deployer"] == rig.signer.address and rig.chain.code_at(body["address"])
+
+    rig.push(1)
+    cp = rig.instance.ledger.sign_checkpoint()
+    assert cp is not None
+    fns = contract(rig.w3, rig.contract).functions
+    wrong = hashlib.sha256(b"not our root").digest()
+    transact(rig.w3, rig.signer.key, fns.anchor(log_id("sealtrail.test/anchored"), 4, wrong))
+    rig.anchorer.anchor_latest()
+    alarm = json.loads(runner.invoke(args=["chain", "status", "--json"]).stdout)["alarms"][0]
+    resolved = runner.invoke(args=["chain", "resolve-alarm", str(alarm["id"]), "--json"])
+    assert resolved.exit_code == 0, resolved.output
+    assert json.loads(resolved.stdout) == {"id": alarm["id"], "resolved": True}
