@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,7 +23,18 @@ from evidence_chain.errors import CanonicalizationError, ValidationError
 
 RECORD_VERSION = 1
 TYPE_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$")
-SUBJECT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@/+=-]{0,255}$")
+MAX_SUBJECT_BYTES = 256
+"""A subject's longest UTF-8 form: 256 ASCII characters as before, about 85 Chinese ones; it
+fits the subject columns (256 characters) on every database."""
+SUBJECT_RULE = (
+    f"required; printable Unicode text, 1-{MAX_SUBJECT_BYTES} bytes in UTF-8 once NFC-normalised, "
+    "no control or format characters, line or paragraph separators, unassigned code points "
+    "or surrogates, and no whitespace at either end"
+)
+# Unicode general categories a subject must not contain: control (Cc), format (Cf, the
+# invisible ones: zero-width joiners, bidi overrides), surrogate (Cs), private use (Co),
+# unassigned (Cn), line and paragraph separators (Zl, Zp).
+_NOT_IN_SUBJECTS = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 IDEMPOTENCY_PATTERN = re.compile(r"^[\x21-\x7e]{1,200}$")
 ALLOWED_FIELDS = frozenset({"type", "subject", "occurred_at", "actor", "data", "idempotency_key"})
 # RFC 3339 date-time: full date, "T" (any case), time with optional fraction, Z or offset.
@@ -66,6 +78,32 @@ def parse_rfc3339(value: str) -> datetime:
     return parsed
 
 
+def normalize_subject(value: str) -> str:
+    """The NFC form of a subject, the form records carry and lookups use (not validated)."""
+    return unicodedata.normalize("NFC", value)
+
+
+def check_subject(value: object) -> str:
+    """A submitted subject in its recorded form (NFC); ValueError (saying why) unless it is
+    one (see :data:`SUBJECT_RULE`). The form is fixed here, at intake, so the record and its
+    leaf hash never depend on how a client composed the characters."""
+    if not isinstance(value, str):
+        raise ValueError("must be a string")
+    subject = normalize_subject(value)
+    size = len(subject.encode("utf-8", "surrogatepass"))
+    if not 0 < size <= MAX_SUBJECT_BYTES:
+        raise ValueError(f"is {size} bytes in UTF-8, must be 1-{MAX_SUBJECT_BYTES}")
+    for position, char in enumerate(subject):
+        category = unicodedata.category(char)
+        if category in _NOT_IN_SUBJECTS:
+            raise ValueError(
+                f"character U+{ord(char):04X} ({category}) at position {position} is not allowed"
+            )
+    if subject != subject.strip():
+        raise ValueError("must not begin or end with whitespace")
+    return subject
+
+
 def _field_error(index: int | None, field: str, message: str) -> ValidationError:
     where = f"event {index}" if index is not None else "event"
     details: dict[str, Any] = {"field": field}
@@ -86,11 +124,10 @@ def parse_event(raw: Any, index: int | None = None) -> EventInput:
         raise _field_error(
             index, "type", "required; 1-128 characters of letters, digits and . _ : / -"
         )
-    subject = raw.get("subject")
-    if not isinstance(subject, str) or not SUBJECT_PATTERN.match(subject):
-        raise _field_error(
-            index, "subject", "required; 1-256 characters of letters, digits and . _ : @ / + = -"
-        )
+    try:
+        subject = check_subject(raw.get("subject"))
+    except ValueError as exc:
+        raise _field_error(index, "subject", f"{exc}; {SUBJECT_RULE}") from None
     occurred = raw.get("occurred_at")
     if not isinstance(occurred, str):
         raise _field_error(index, "occurred_at", "required; an RFC 3339 date-time")

@@ -49,6 +49,7 @@ from evidence_chain.events import (
     EventInput,
     PreparedEvent,
     format_time,
+    normalize_subject,
     prepare,
     record_bytes,
 )
@@ -438,7 +439,9 @@ class Ledger:
     def subject_events(
         self, tenant_id: int, subject: str, *, after: int = -1, limit: int = 1000
     ) -> list[StoredEvent]:
-        """A subject's events in chain order (``subject_seq``), from ``after`` + 1 on."""
+        """A subject's events in chain order (``subject_seq``), from ``after`` + 1 on (the
+        subject found in its recorded, NFC form however it is composed here)."""
+        subject = normalize_subject(subject)
         with db.reading(self.engine) as conn:
             rows = conn.execute(
                 select(ENTRY.c.event_id, ENTRY.c.leaf_index, ENTRY.c.leaf_hash, ENTRY.c.record)

@@ -23,6 +23,7 @@ from evidence_chain.core.bundle import (
     log_id,
 )
 from evidence_chain.errors import NotFoundError
+from evidence_chain.events import normalize_subject
 from evidence_chain.ledger import SignedCheckpoint, StoredEvent
 from evidence_chain.tenants import TenantRef
 from reports.sources import EvidenceSources
@@ -113,6 +114,7 @@ def build_bundle(
     to the smallest on-chain anchor at or above it when there is one. NotFoundError if the
     subject has no event, or its newest event is not yet under a signed checkpoint.
     """
+    subject = normalize_subject(subject)  # as recorded: a lookup finds it however composed
     ledger = instance.ledger
     events = subject_events(instance, tenant, subject)
     needed = max(e.leaf_index for e in events) + 1

@@ -30,6 +30,7 @@ from evidence_chain.core.bundle import (
     verify_bundle,
 )
 from evidence_chain.core.canonical import canonicalize
+from evidence_chain.events import normalize_subject
 from evidence_chain.tenants import TenantRef
 from reports.bundle import build_bundle
 from reports.models import EvidenceReport
@@ -132,6 +133,7 @@ def issue_report(
     from reports.certificate import BUNDLE_MIME, ReportInfo, render_certificate
     from signing.pades import SignOptions, attach_file, sign_pdf
 
+    subject = normalize_subject(subject)  # recorded with the report as the records have it
     moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
     bundle = build_bundle(instance, tenant, subject, now=moment)
     bundle_json = canonicalize(bundle)

@@ -44,7 +44,7 @@ from evidence_chain.clock import aware as _aware
 from evidence_chain.clock import utcnow as _utcnow
 from evidence_chain.config import Settings
 from evidence_chain.errors import NotFoundError, ValidationError
-from evidence_chain.events import SUBJECT_PATTERN, format_time, parse_event
+from evidence_chain.events import SUBJECT_RULE, check_subject, format_time, parse_event
 from evidence_chain.keystore import (
     MasterKey,
     decrypt_private_key,
@@ -568,12 +568,12 @@ class SigningService:
             raise ValidationError("watermark is at most 60 characters")
         check_pdf(pdf, self.max_document_bytes)
         before = hashlib.sha256(pdf).hexdigest()
-        subject = subject or f"document:{before}"
-        if not SUBJECT_PATTERN.match(subject):
+        try:
+            subject = check_subject(subject or f"document:{before}")
+        except ValueError as exc:
             raise ValidationError(
-                "subject: 1-256 characters of letters, digits and . _ : @ / + = -",
-                details={"field": "subject"},
-            )
+                f"subject: {exc}; {SUBJECT_RULE}", details={"field": "subject"}
+            ) from None
         seal = self._seal_row(tenant.id, seal_id)
         signer = self.signer_for(tenant.id, identity)
         qr_url = f"{self.settings.public_base_url}/verify?document={before}" if qr else None

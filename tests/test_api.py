@@ -90,7 +90,8 @@ def test_batch_of_1000_is_accepted_and_1001_rejected(client, auth, instance):
     [
         ({"type": ""}, "type"),
         ({"type": None}, "type"),
-        ({"subject": "has space"}, "subject"),
+        ({"subject": " leading space"}, "subject"),
+        ({"subject": "line\nbreak"}, "subject"),
         ({"subject": "x" * 257}, "subject"),
         ({"occurred_at": "2026-11-21 08:00"}, "occurred_at"),
         ({"occurred_at": "2026-11-21T08:00:00"}, "occurred_at"),  # no zone

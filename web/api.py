@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, jsonify, request
 
 from evidence_chain.errors import NotFoundError, NotYetCheckpointedError, ValidationError
-from evidence_chain.events import parse_events
+from evidence_chain.events import normalize_subject, parse_events
 from web.auth import current_tenant, require_tenant
 from web.bodies import json_body
 from web.context import services
@@ -215,6 +215,7 @@ def consistency() -> Response:
 @require_tenant
 def subject_events(subject: str) -> Response:
     """A subject's events in chain order, each with its link to the previous one."""
+    subject = normalize_subject(subject)
     after = int_arg("after")
     limit = int_arg("limit", default=1000, minimum=1, maximum=MAX_PAGE) or 1000
     events = services().ledger.subject_events(

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from web.openapi_parts import ERRORS, HEX32, RATE_LIMITED, TOO_LARGE, retry_later
+from web.openapi_parts import (
+    ERRORS,
+    HEX32,
+    RATE_LIMITED,
+    SUBJECT,
+    SUBJECT_PATH,
+    TOO_LARGE,
+    retry_later,
+)
 from web.openapi_parts import json_response as _json
 from web.openapi_parts import ref as _ref
 from web.params import int_schema
@@ -89,7 +97,7 @@ def _document(server_url: str) -> dict[str, Any]:
                     "additionalProperties": False,
                     "properties": {
                         "type": {"type": "string", "maxLength": 128, "example": "contract.signed"},
-                        "subject": {"type": "string", "maxLength": 256, "example": "contract-42"},
+                        "subject": SUBJECT,
                         "occurred_at": {"type": "string", "format": "date-time"},
                         "actor": {"oneOf": [{"type": "string"}, {"type": "object"}]},
                         "data": {"type": "object"},
@@ -370,12 +378,7 @@ def _document(server_url: str) -> dict[str, Any]:
                     "summary": "A subject's events in chain order with their links",
                     "security": [{"bearer": []}],
                     "parameters": [
-                        {
-                            "name": "subject",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        },
+                        SUBJECT_PATH,
                         {"name": "after", "in": "query", "schema": int_schema(0)},
                         {
                             "name": "limit",
@@ -516,7 +519,11 @@ SIGNING_PATHS: dict[str, Any] = {
                     "level": {"enum": ["B-LT", "B-LTA"]},
                     "watermark": {"type": "string"},
                     "qr": {"type": "boolean"},
-                    "subject": {"type": "string"},
+                    "subject": {
+                        **SUBJECT,
+                        "description": "Default document:<SHA-256 of the PDF>. "
+                        + SUBJECT["description"],
+                    },
                     "certify": {"type": "boolean"},
                     "reserve_fields": {
                         "type": "string",

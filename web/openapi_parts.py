@@ -4,6 +4,32 @@ from __future__ import annotations
 
 from typing import Any
 
+SUBJECT_DESCRIPTION = (
+    "The platform's own identifier of what the events belong to (a contract number such as "
+    "合同-001, orders/2026/17, envelope:env_…). Printable Unicode, normalised to NFC at intake "
+    "(the record carries the NFC form), then 1-256 bytes in UTF-8; no character of the "
+    "general categories Cc, Cf, Cs, Co, Cn, Zl, Zp, and no whitespace at either end "
+    "(docs/evidence-record.md, Subjects)."
+)
+SUBJECT = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 256,
+    "description": SUBJECT_DESCRIPTION,
+    "example": "合同-001",
+}
+"""A subject in a body (``maxLength`` counts characters; the bound is 256 bytes of UTF-8)."""
+SUBJECT_PATH = {
+    "name": "subject",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": SUBJECT_DESCRIPTION
+    + " In the path: percent-encoded UTF-8; a '/' may be sent as is or as %2F; looked up in "
+    "its NFC form.",
+}
+"""The ``{subject}`` path parameter of the ``/api/v1/subjects/{subject}/…`` paths."""
+
 HEX32 = {"type": "string", "pattern": "^[0-9a-f]{64}$", "description": "32 bytes, lowercase hex"}
 
 

@@ -4,23 +4,19 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, jsonify, request
 
 from evidence_chain.errors import ValidationError
+from evidence_chain.events import normalize_subject
 from web.auth import current_tenant, require_tenant
 from web.context import services
-from web.openapi_parts import ERRORS
+from web.openapi_parts import ERRORS, SUBJECT_PATH
 
 bp = Blueprint("reports_api", __name__)
 
-_SUBJECT = {
-    "name": "subject",
-    "in": "path",
-    "required": True,
-    "schema": {"type": "string"},
-    "description": "The subject; it may contain '/' (e.g. envelope:env_... or orders/2026/17)",
-}
+_SUBJECT = SUBJECT_PATH
 
 # Paths this module adds to the OpenAPI document (web/openapi.py merges them).
 OPENAPI_PATHS: dict[str, Any] = {
@@ -89,8 +85,19 @@ def _download_arg() -> bool:
 
 
 def _file_stem(subject: str) -> str:
-    """A file-name-safe form of a subject."""
+    """A file-name-safe ASCII form of a subject."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", subject).strip("._")[:100] or "subject"
+
+
+def _attachment(prefix: str, subject: str, suffix: str) -> str:
+    """A Content-Disposition naming the file after the subject: an ASCII ``filename`` for every
+    client and, for a subject beyond ASCII (合同-001), the UTF-8 ``filename*`` (RFC 6266)."""
+    ascii_name = f"{prefix}{_file_stem(subject)}{suffix}"
+    header = f'attachment; filename="{ascii_name}"'
+    if not subject.isascii():
+        stem = re.sub(r'[\\/:*?"<>|%\s]+', "_", subject).strip("._")[:100] or "subject"
+        header += f"; filename*=UTF-8''{quote(prefix + stem + suffix, safe='')}"
+    return header
 
 
 @bp.get("/api/v1/subjects/<path:subject>/bundle")
@@ -102,8 +109,9 @@ def subject_bundle(subject: str) -> Response:
     download = _download_arg()
     response = jsonify(build_bundle(services(), current_tenant(), subject))
     if download:
-        name = f"evidence-bundle-{_file_stem(subject)}.json"
-        response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+        response.headers["Content-Disposition"] = _attachment(
+            "evidence-bundle-", normalize_subject(subject), ".json"
+        )
     response.headers["Cache-Control"] = "no-store"
     return response
 
