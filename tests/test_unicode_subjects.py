@@ -78,9 +78,7 @@ def test_subjects_with_what_cannot_be_read_or_is_too_long_are_refused(
     assert instance.ledger.tree_size() == 0  # nothing half-written
 
 
-def test_subjects_are_recorded_in_nfc_and_found_however_they_are_composed(
-    client, auth, instance
-):
+def test_subjects_are_recorded_in_nfc_and_found_however_they_are_composed(client, auth, instance):
     composed = "Café-合同-1"
     decomposed = unicodedata.normalize("NFD", composed)
     assert decomposed != composed

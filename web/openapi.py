@@ -14,6 +14,7 @@ from web.openapi_parts import (
     HEX32,
     RATE_LIMITED,
     SUBJECT,
+    SUBJECT_DESCRIPTION,
     SUBJECT_PATH,
     TOO_LARGE,
     retry_later,
@@ -522,7 +523,7 @@ SIGNING_PATHS: dict[str, Any] = {
                     "subject": {
                         **SUBJECT,
                         "description": "Default document:<SHA-256 of the PDF>. "
-                        + SUBJECT["description"],
+                        + SUBJECT_DESCRIPTION,
                     },
                     "certify": {"type": "boolean"},
                     "reserve_fields": {
