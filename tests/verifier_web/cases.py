@@ -101,6 +101,7 @@ CASES: list[Case] = [
     Case("anchored, no RPC URL", bundle_of("direct"), "INCOMPLETE", rpc=False),
     Case("bridged by a consistency proof", bundle_of("bridged"), "VERIFIED"),
     Case("not yet anchored", bundle_of("unanchored"), "INCOMPLETE"),
+    Case("a subject in Chinese", bundle_of("chinese"), "VERIFIED"),
     # ------------------------------------------------------------------ lifecycle status
     Case(
         "a voided envelope",

@@ -21,7 +21,7 @@ from runtime.setup import initialise
 from tests.chain.anvil import DEV_PRIVATE_KEY, AnvilProcess
 from tests.reports.bundle_fixtures import SUBJECT, checkpoint, push
 
-LATER = "envelope:later"
+LATER = "合同-2026/上海-001"  # a subject in Chinese, NFC, with a '/'
 UNANCHORED = "envelope:unanchored"
 ENDED = {
     "voided": "envelope:voided",
@@ -73,6 +73,8 @@ class World:
     """8 events of SUBJECT, anchored at the checkpoint the proofs are against (28 leaves)."""
     bridged: dict[str, Any]
     """The same events proven in the tree of 16, bridged to the anchor by a consistency proof."""
+    chinese: dict[str, Any]
+    """The one event of LATER, a Chinese subject, anchored at the same checkpoint."""
     unanchored: dict[str, Any]
     """A subject whose newest event is under a signed checkpoint but no anchor yet."""
     other_contract: str
@@ -137,6 +139,7 @@ def make_world(node: AnvilProcess, home: Path) -> Iterator[World]:
             settings=settings,
             direct=build_bundle(inst, tenant, SUBJECT),
             bridged=build_bundle(inst, tenant, SUBJECT, tree_size=first.tree_size),
+            chinese=build_bundle(inst, tenant, LATER),
             unanchored=build_bundle(inst, tenant, UNANCHORED),
             other_contract=other,
             **{state: build_bundle(inst, tenant, subject) for state, subject in ENDED.items()},
