@@ -10,6 +10,7 @@ Targets (from the product's performance goals; checked here, never in unit tests
 - the browser verifier: the command's verdict on 100- and 1,000-event bundles, timed beside it.
 - the installable verifier: wheel size, with its dependencies, install time into a fresh venv,
   the installed command on 100- and 1,000-event certificates.
+- the operator commands that need neither the chain nor a migration: under 1 s each.
 - time-stamping right after a cold start (fresh instances, 4 workers, 8 parallel clients):
   no failed request, no token that does not verify, no instance whose TSA does not chain.
 """
@@ -23,6 +24,7 @@ from collections.abc import Callable
 from bench import (
     anchoring,
     backup,
+    cli,
     cold_start,
     envelopes,
     ingest,
@@ -52,6 +54,7 @@ BENCHES: dict[str, Callable[[], list[str]]] = {
     "verifier_wheel": verifier_wheel.run,
     "cold-start": cold_start.run,
     "backup": backup.run,
+    "cli": cli.run,
 }
 
 
