@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import hmac
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, current_app, request
 
 from evidence_chain.errors import AuthenticationError, NotFoundError
-from runtime.metrics import CONTENT_TYPE, MetricsCache
 from web.context import services, settings
 from web.openapi_parts import ERRORS
+
+if TYPE_CHECKING:
+    from runtime.metrics import MetricsCache
 
 bp = Blueprint("metrics", __name__)
 CACHE = "sealtrail.metrics"
@@ -26,6 +28,8 @@ _CACHE_LOCK = threading.Lock()
 
 
 def _cache() -> MetricsCache:
+    from runtime.metrics import MetricsCache  # with what it reads (web3 among it): on first use
+
     app = current_app
     found = app.extensions.get(CACHE)
     if found is None:
@@ -49,6 +53,8 @@ def metrics() -> Response:
         given.strip().encode("utf-8"), token.encode("utf-8")
     ):
         raise AuthenticationError("send the metrics token as 'Authorization: Bearer <token>'")
+    from runtime.metrics import CONTENT_TYPE
+
     response = Response(_cache().render(), content_type=CONTENT_TYPE)
     response.headers["Cache-Control"] = "no-store"
     return response
