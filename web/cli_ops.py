@@ -13,8 +13,6 @@ from flask.cli import with_appcontext
 
 from evidence_chain.errors import ChainError
 from evidence_chain.private_files import restrict_umask
-from runtime.backup import restore_backup, take_backup
-from runtime.setup import check_initialised
 from web.context import services, settings
 
 
@@ -24,6 +22,8 @@ from web.context import services, settings
 @click.option("--json", "as_json", is_flag=True, help="Print the manifest's summary as JSON.")
 def backup_command(dest: Path, as_json: bool) -> None:
     """Back the instance up into the new folder DEST while it runs (database, blobs, keys)."""
+    from runtime.backup import take_backup  # imported when used: the other commands stay fast
+
     restrict_umask()
     started = time.monotonic()
     backup = take_backup(settings(), dest)
@@ -65,6 +65,9 @@ def restore_command(src: Path, force: bool) -> None:
     Exit 1 if the restored log fails its audit, 2 if the chain holds a checkpoint of this log
     larger than the restored log (entries acknowledged after the backup were lost).
     """
+    from runtime.backup import restore_backup
+    from runtime.setup import check_initialised
+
     restrict_umask()
     config = settings()
     backup = restore_backup(config, src, force=force)
