@@ -75,8 +75,20 @@ def test_tenant_commands_print_only_what_they_say(run: Any) -> None:
 
     out, err = run("tenant", "add-key", created["id"])
     assert err == "" and out.count("\n") == 1 and out.startswith("stk_")
-    out, _ = run("tenant", "add-key", created["id"], "--json")
-    assert set(json.loads(out)) == {"id", "api_key"}
+    out, _ = run("tenant", "add-key", created["id"], "--name", "批处理", "--json")
+    added = json.loads(out)
+    assert added["id"] == created["id"] and added["name"] == "批处理"
+    assert set(added) == {"id", "name", "api_key"}
+
+    out, err = run("tenant", "keys", created["id"], "--json")
+    assert err == ""
+    keys = json.loads(out)["keys"]
+    assert len(keys) == 3 and all(k["active"] for k in keys)
+    assert set(keys[0]) == {"prefix", "name", "active", "created_at", "last_used_at", "revoked_at"}
+    assert added["api_key"].startswith(keys[-1]["prefix"])
+    out, _ = run("tenant", "revoke-key", keys[-1]["prefix"], "--json")
+    revoked = json.loads(out)
+    assert revoked["key"]["prefix"] == keys[-1]["prefix"] and revoked["key"]["active"] is False
 
     out, err = run("tenant", "list", "--json")
     assert err == ""
