@@ -386,7 +386,7 @@ def test_bad_inputs_are_4xx_and_log_nothing(app, client, auth, instance, three_p
             three_pages,
             seal,
             ok,
-            {"subject": "no spaces allowed"},
+            {"subject": "a control\u0007character"},
             400,
             "invalid_request",
         ),
