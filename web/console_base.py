@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 import secrets
 from collections.abc import Callable
@@ -38,7 +37,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import Babel, Domain, format_datetime, get_locale
@@ -49,7 +47,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from evidence_chain.errors import EvidenceError, ValidationError
 from people import roles
 from people.records import Authenticated, ClientContext
-from web import context
+from web import context, csrf
 from web.context import services
 from web.errors import status_of
 
@@ -124,16 +122,12 @@ def client() -> ClientContext:
 
 def csrf_token() -> str:
     """This browser's CSRF token, made on first use."""
-    token = session.get(CSRF_KEY)
-    if not isinstance(token, str) or len(token) < 32:
-        token = secrets.token_urlsafe(32)
-        session[CSRF_KEY] = token
-    return token
+    return csrf.token(CSRF_KEY)
 
 
 def renew_csrf() -> None:
-    """A new CSRF token (at login, so a token seen before it is worthless after)."""
-    session[CSRF_KEY] = secrets.token_urlsafe(32)
+    """A new CSRF token (after a login)."""
+    csrf.renew(CSRF_KEY)
 
 
 def style_nonce() -> str:
@@ -295,11 +289,7 @@ def error_page(status: int, message: str) -> Response:
 
 def check_csrf() -> None:
     """Refuse (400) a POST whose form has no token or another browser's."""
-    if request.method != "POST":
-        return
-    expected = session.get(CSRF_KEY)
-    sent = request.form.get("csrf_token", "")
-    if not isinstance(expected, str) or not sent or not hmac.compare_digest(expected, sent):
+    if not csrf.posted_matches(CSRF_KEY):
         raise ValidationError(
             "the form's security token is missing or does not match", details={"reason": "csrf"}
         )

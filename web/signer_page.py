@@ -14,7 +14,6 @@ Errors are HTML pages with the error's status, never the JSON envelope or a trac
 
 from __future__ import annotations
 
-import hmac
 import logging
 import secrets
 from functools import partial
@@ -48,7 +47,7 @@ from evidence_chain.errors import (
 )
 from evidence_chain.private_files import read_secret_file
 from signing.render import PRESETS, PageGeometry, box_to_percent, preset_position
-from web import context
+from web import context, csrf
 from web.context import services
 from web.errors import status_of
 from web.params import int_arg
@@ -142,11 +141,7 @@ def request_context(req: Request) -> RequestContext:
 
 def csrf_token() -> str:
     """This session's CSRF token, made on first use."""
-    token = session.get(CSRF_KEY)
-    if not isinstance(token, str) or len(token) < 32:
-        token = secrets.token_urlsafe(32)
-        session[CSRF_KEY] = token
-    return token
+    return csrf.token(CSRF_KEY)
 
 
 def _style_nonce() -> str:
@@ -159,11 +154,7 @@ def _style_nonce() -> str:
 
 @bp.before_request
 def _check_csrf() -> None:
-    if request.method != "POST":
-        return
-    expected = session.get(CSRF_KEY)
-    sent = request.form.get("csrf_token", "")
-    if not isinstance(expected, str) or not sent or not hmac.compare_digest(expected, sent):
+    if not csrf.posted_matches(CSRF_KEY):
         raise ForbiddenError(
             "the form's security token is missing or does not match this session",
             details={"reason": "csrf"},
