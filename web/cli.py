@@ -22,7 +22,7 @@ from flask.cli import AppGroup, with_appcontext
 from evidence_chain.errors import ConfigurationError, EvidenceError
 from people.roles import ROLES
 from runtime import logs
-from web import cli_ops, context
+from web import cli_ops, cli_signing, context
 from web.context import services, settings
 
 if TYPE_CHECKING:
@@ -414,6 +414,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(ledger_group)
     app.cli.add_command(chain_group)
     cli_ops.init_app(app)
+    cli_signing.init_app(app)
     for command in app.cli.commands.values():
         _report_errors_cleanly(command)
 

@@ -1,4 +1,4 @@
-"""Envelopes: contracts sent to several parties who sign in order; the ``outbox`` CLI.
+"""Envelopes: contracts sent to several parties who sign in order.
 
 Thin: parse the request, call one :class:`signing.envelopes.EnvelopeService` method, render.
 Creating an envelope takes either ``multipart/form-data`` (one or more ``documents`` files
@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import TYPE_CHECKING, Any
 
-import click
 from flask import Blueprint, Flask, Request, Response, jsonify, request
-from flask.cli import AppGroup, with_appcontext
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from evidence_chain.errors import PayloadTooLargeError, ValidationError
 from signing.envelopes.rules import STATUSES as ENVELOPE_STATUSES
-from web import context
 from web.auth import current_tenant, require_tenant
 from web.bodies import json_object, parse_text
 from web.context import services
@@ -227,44 +223,6 @@ def envelope_document(envelope_id: str, n: int) -> Response:
     return response
 
 
-# --- CLI ------------------------------------------------------------------------------------
-
-
-@click.command("outbox")
-@click.option("--to", "to", default=None, help="Only messages to this address or number.")
-@click.option("--limit", default=50, show_default=True, help="How many of the newest messages.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON (one object per line).")
-@with_appcontext
-def outbox_command(to: str | None, limit: int, as_json: bool) -> None:
-    """Print the notifications kept for the operator (email without SMTP, and every SMS)."""
-    from messages.service import read_outbox
-
-    items = read_outbox(context.engine(), to=to, limit=limit)
-    for item in items:
-        if as_json:
-            click.echo(json.dumps(item.to_json(), ensure_ascii=False))
-            continue
-        click.echo(f"--- #{item.id} {item.created_at.isoformat()} {item.channel} to {item.to}")
-        click.echo(f"Subject: {item.subject}")
-        click.echo(item.body.rstrip())
-    if not items and not as_json:
-        click.echo("the outbox is empty")
-
-
-envelope_group = AppGroup("envelopes", help="Envelope maintenance.")
-
-
-@envelope_group.command("expire")
-@click.option("--json", "as_json", is_flag=True, help="Print the answer as JSON.")
-def expire_command(as_json: bool) -> None:
-    """Expire every open envelope past its expiry now (the scheduler's job does it too)."""
-    count = services().envelopes.expire_due()
-    if as_json:
-        click.echo(json.dumps({"expired": count}))
-        return
-    click.echo(f"expired {count} envelope(s)")
-
-
 # --- OpenAPI ----------------------------------------------------------------------------------
 
 _ERR = {"$ref": "#/components/schemas/Error"}
@@ -442,7 +400,5 @@ OPENAPI_PATHS: dict[str, Any] = {
 
 
 def init_app(app: Flask) -> None:
-    """Register this module's routes and commands."""
+    """Register this module's routes."""
     app.register_blueprint(bp)
-    app.cli.add_command(outbox_command)
-    app.cli.add_command(envelope_group)

@@ -1,4 +1,4 @@
-"""Signing endpoints: seals, sign and validate PDFs, the public TSA and PKI, the ``pki`` CLI.
+"""Signing endpoints: seals, sign and validate PDFs, the public TSA and PKI.
 
 Thin: parse the request, call one :class:`signing.service.SigningService` method, render.
 The service opens its CA and TSA (and pyHanko) on the first request that needs them, so the
@@ -7,17 +7,13 @@ application starts as fast without signing as with it.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
-import click
 from flask import Blueprint, Flask, Response, jsonify, request
-from flask.cli import AppGroup
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge, UnsupportedMediaType
 
 from evidence_chain.errors import ValidationError
-from web import context
 from web.auth import current_tenant, require_tenant
 from web.bodies import json_object
 from web.context import services
@@ -248,43 +244,6 @@ def root_crl() -> Response:
     return Response(services().signing.root_crl(), mimetype="application/pkix-crl")
 
 
-# --- CLI ------------------------------------------------------------------------------------
-
-
-@click.group("pki", cls=AppGroup)
-def pki_group() -> None:
-    """Inspect the certificate authority and revoke certificates."""
-
-
-@pki_group.command("status")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def pki_status(as_json: bool) -> None:
-    """CA and TSA subjects, fingerprints, and the number of revoked certificates."""
-    status = context.signing().status()
-    if as_json:
-        click.echo(json.dumps(status, indent=2, ensure_ascii=False))
-        return
-    for name in ("root", "issuing", "tsa"):
-        click.echo(f"{name + ':':9}{status[name]['subject']}")
-        click.echo(f"{'':9}sha256 {status[name]['sha256']}")
-    click.echo(f"signer certificates issued: {status['signer_certificates']}")
-    revoked = status["revoked"]
-    click.echo(f"revoked: {revoked['issuing']} by the issuing CA, {revoked['root']} by the root")
-
-
-@pki_group.command("revoke")
-@click.argument("serial")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def pki_revoke(serial: str, as_json: bool) -> None:
-    """Revoke a certificate issued by the issuing CA (SERIAL in hex, as in the evidence log)."""
-    known = context.signing().revoke(serial)
-    if as_json:
-        click.echo(json.dumps({"serial": serial, "revoked": True, "known": known}))
-        return
-    click.echo(f"revoked {serial}" + ("" if known else " (not a signer certificate on record)"))
-
-
 def init_app(app: Flask) -> None:
-    """Register the signing blueprint and the ``pki`` commands."""
+    """Register the signing blueprint."""
     app.register_blueprint(bp)
-    app.cli.add_command(pki_group)
