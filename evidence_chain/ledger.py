@@ -39,6 +39,7 @@ from evidence_chain.documents import index_rows as document_index_rows
 from evidence_chain.errors import (
     ConfigurationError,
     ConflictError,
+    EvidenceError,
     IntegrityError,
     NotFoundError,
     NotYetCheckpointedError,
@@ -53,6 +54,7 @@ from evidence_chain.events import (
     prepare,
     record_bytes,
 )
+from evidence_chain.group_commit import GroupCommit
 from evidence_chain.ids import uuid7
 from evidence_chain.logkey import LogKey
 from evidence_chain.models import Checkpoint, LedgerEntry, LogState, SubjectHead, TreeNode
@@ -154,6 +156,10 @@ class Ledger:
         self.clock = clock
         self._postgres = engine.dialect.name == "postgresql"
         self._verifier = NoteVerifier.from_vkey(key.verifier_key)
+        # Concurrent appends of this process share one sequencing transaction and one commit.
+        self.sequencer: GroupCommit[tuple[int, list[PreparedEvent]], list[Receipt]] = GroupCommit(
+            engine, self._append_group, size=lambda request: len(request[1])
+        )
 
     # -- set-up -------------------------------------------------------------------------
 
@@ -178,21 +184,51 @@ class Ledger:
     def append(
         self, tenant_id: int, tenant_public_id: str, events: Sequence[EventInput]
     ) -> list[Receipt]:
-        """Sequence, store and integrate events in one transaction; return their receipts.
+        """Sequence, store and integrate events; return their receipts once committed.
 
         An event whose idempotency key this tenant already used returns the original
-        receipt, or raises ConflictError if the body differs. The transaction commits before
-        this returns, so every receipt returned is durable.
+        receipt, or raises ConflictError if the body differs. Requests appended at the same
+        time by other threads of this process may share the transaction (group commit, see
+        :mod:`evidence_chain.group_commit`); either way it commits before this returns, so
+        every receipt returned is durable.
         """
         prepared = self.prepare(tenant_public_id, events)
         try:
-            with self.engine.begin() as conn:
-                return self._append(conn, tenant_id, prepared)
+            return self.sequencer.submit((tenant_id, prepared))
         except DbIntegrityError as exc:  # pragma: no cover - guarded by the sequencing lock
             raise ConflictError(
                 "the events conflict with stored ones; retry the request",
                 details={"reason": str(exc.orig)},
             ) from None
+
+    def _append_group(
+        self, conn: Connection, requests: Sequence[tuple[int, list[PreparedEvent]]]
+    ) -> list[list[Receipt] | EvidenceError]:
+        """A group's requests in one pass per tenant (one read of the heads and the frontier,
+        one insert of each table); should one of them be refused (an idempotency conflict),
+        that tenant's requests are appended one by one so that only that one fails. Nothing
+        is written before a refusal, so the transaction stays whole."""
+        results: list[list[Receipt] | EvidenceError | None] = [None] * len(requests)
+        by_tenant: dict[int, list[int]] = {}
+        for i, (tenant_id, _prepared) in enumerate(requests):
+            by_tenant.setdefault(tenant_id, []).append(i)
+        for tenant_id, members in by_tenant.items():
+            merged = [p for i in members for p in requests[i][1]]
+            try:
+                receipts = self._append(conn, tenant_id, merged)
+            except EvidenceError:
+                for i in members:
+                    try:
+                        results[i] = self._append(conn, tenant_id, requests[i][1])
+                    except EvidenceError as exc:
+                        results[i] = exc
+                continue
+            start = 0
+            for i in members:
+                n = len(requests[i][1])
+                results[i] = receipts[start : start + n]
+                start += n
+        return [r for r in results if r is not None]
 
     @staticmethod
     def prepare(tenant_public_id: str, events: Sequence[EventInput]) -> list[PreparedEvent]:

@@ -1,0 +1,114 @@
+"""Group commit: single-event requests from 8 threads of one process, with concurrent
+appends sharing one transaction (the service's way) beside one transaction per request.
+
+Rounds alternate A B A B on the same log, so both see the same machine and the same log
+size. On SQLite every commit is an fsync of the WAL (``synchronous=FULL``); on PostgreSQL a
+WAL flush and a turn of the ``log_state`` row lock. PostgreSQL is measured when
+``BENCH_DATABASE_URL`` (or ``EVIDENCE_TEST_DATABASE_URL``) names a database to use.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+import time
+from typing import Any
+
+from evidence_chain.config import load_settings
+from evidence_chain.events import parse_event
+from evidence_chain.tenants import create_tenant
+from runtime.services import build_services
+from runtime.setup import initialise
+
+THREADS = 8
+PER_THREAD = 60
+ROUNDS = 3
+
+
+def _event(t: int, i: int) -> Any:
+    return parse_event(
+        {
+            "type": "contract.signed",
+            "subject": f"contract-{t}-{i // 5}",
+            "occurred_at": "2026-11-24T09:00:00Z",
+            "actor": {"email": "signer@example.com"},
+            "data": {"document_sha256": "ab" * 32, "step": i},
+        }
+    )
+
+
+def _round(inst: Any, tenant: Any, grouped: bool) -> float:
+    ledger, engine = inst.ledger, inst.engine
+
+    def one_by_one(events: list[Any]) -> None:
+        prepared = ledger.prepare(tenant.public_id, events)
+        with engine.begin() as conn:
+            ledger._append(conn, tenant.id, prepared)
+
+    def push(t: int) -> None:
+        for i in range(PER_THREAD):
+            events = [_event(t, i)]
+            if grouped:
+                ledger.append(tenant.id, tenant.public_id, events)
+            else:
+                one_by_one(events)
+
+    threads = [threading.Thread(target=push, args=(t,)) for t in range(THREADS)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return THREADS * PER_THREAD / (time.perf_counter() - started)
+
+
+def _measure(name: str, env: dict[str, str]) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(
+            {"EVIDENCE_HOME": tmp, "EVIDENCE_SCHEDULER": "false", "EVIDENCE_ANCHORING": "false"}
+            | env
+        )
+        initialise(settings)
+        inst = build_services(settings)
+        tenant, _ = create_tenant(inst.engine, "Bench")
+        rates: dict[bool, list[float]] = {True: [], False: []}
+        groups_before = inst.ledger.sequencer.grouped
+        for _ in range(ROUNDS):
+            for grouped in (False, True):
+                rates[grouped].append(_round(inst, tenant, grouped))
+        grouped_requests = inst.ledger.sequencer.grouped - groups_before
+        inst.close()
+    best = {g: max(r) for g, r in rates.items()}
+    share = grouped_requests / (ROUNDS * THREADS * PER_THREAD)
+    return (
+        f"   {name}: {best[True]:,.0f} events/s with group commit, {best[False]:,.0f} with one "
+        f"transaction per request ({best[True] / best[False]:.2f}x; best of {ROUNDS} alternating "
+        f"rounds, {THREADS} threads x {PER_THREAD} single-event appends; {share:.0%} of the "
+        f"requests shared a transaction)"
+    )
+
+
+def run() -> list[str]:
+    """Print events/s with and without group commit, SQLite and (if given) PostgreSQL."""
+    print(_measure("SQLite", {}), flush=True)
+    url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("EVIDENCE_TEST_DATABASE_URL")
+    if url and url.startswith("postgresql"):
+        print(_measure("PostgreSQL", {"DATABASE_URL": _own_schema(url)}), flush=True)
+    return []
+
+
+def _own_schema(url: str) -> str:
+    """A fresh schema of that database for this run (dropped at the next run's start)."""
+    from sqlalchemy import create_engine, text
+
+    from evidence_chain.config import normalize_database_url
+
+    base = normalize_database_url(url)
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text('DROP SCHEMA IF EXISTS "bench_group_commit" CASCADE'))
+        conn.execute(text('CREATE SCHEMA "bench_group_commit"'))
+    admin.dispose()
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3Dbench_group_commit"
