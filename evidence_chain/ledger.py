@@ -333,10 +333,9 @@ class Ledger:
                 seen[ev.idempotency_key] = (receipt, fingerprints[i])
 
         if entry_rows:
-            conn.execute(insert(ENTRY), entry_rows)
-            conn.execute(insert(NODE), node_rows)
-            if doc_rows:
-                conn.execute(insert(DOCREF), doc_rows)
+            db.insert_rows(conn, ENTRY, entry_rows)
+            db.insert_rows(conn, NODE, node_rows)
+            db.insert_rows(conn, DOCREF, doc_rows)
             new_heads = [
                 {
                     "tenant_id": tenant_id,
