@@ -83,6 +83,7 @@ def _register_routes(app: Flask, settings: Settings) -> None:
         reports_api,
         signer_page,
         signing_api,
+        tenant_api,
         verify_page,
         webhooks_api,
     )
@@ -100,4 +101,5 @@ def _register_routes(app: Flask, settings: Settings) -> None:
     console_pages.init_app(app)
     metrics.init_app(app)
     keys_api.init_app(app)
+    tenant_api.init_app(app)
     limits.init_app(app, settings)  # after every route: it puts each one in its group

@@ -126,6 +126,9 @@ class DocumentHit:
     subject: str
     leaf_index: int
     role: str
+    public_detail: bool = False
+    """The tenant's setting: whether anyone who looks the document up sees its subject and
+    timeline (off: that it is recorded, when, under which anchor, and its status only)."""
 
 
 def find_documents(engine: Engine, sha256: bytes, *, limit: int = MAX_HITS) -> list[DocumentHit]:
@@ -138,6 +141,7 @@ def find_documents(engine: Engine, sha256: bytes, *, limit: int = MAX_HITS) -> l
             DOCREF.c.subject,
             DOCREF.c.leaf_index,
             DOCREF.c.role,
+            TENANT.c.public_detail,
         )
         .join(TENANT, TENANT.c.id == DOCREF.c.tenant_id)
         .where(DOCREF.c.sha256 == sha256)
@@ -146,7 +150,15 @@ def find_documents(engine: Engine, sha256: bytes, *, limit: int = MAX_HITS) -> l
     )
     with db.reading(engine) as conn:
         return [
-            DocumentHit(int(r.tenant_id), r.public_id, r.name, r.subject, int(r.leaf_index), r.role)
+            DocumentHit(
+                int(r.tenant_id),
+                r.public_id,
+                r.name,
+                r.subject,
+                int(r.leaf_index),
+                r.role,
+                bool(r.public_detail),
+            )
             for r in conn.execute(query)
         ]
 
@@ -201,10 +213,14 @@ class DocumentPlacement:
     steps: tuple[SubjectStep, ...]
 
     def to_json(self) -> dict[str, Any]:
-        """The placement as ``POST /api/v1/verify`` returns it."""
+        """The placement as ``POST /api/v1/verify`` and ``/verify`` show it to anyone holding
+        the document: the subject and its timeline only when the tenant allows public detail
+        (``detail`` says which; the status derived from the timeline is shown either way)."""
+        public = self.hit.public_detail
         return {
             "tenant": {"id": self.hit.tenant, "name": self.hit.tenant_name},
-            "subject": self.hit.subject,
+            "detail": "public" if public else "withheld",
+            "subject": self.hit.subject if public else None,
             "role": self.hit.role,
             "event_id": self.event_id,
             "event_type": self.event_type,
@@ -220,7 +236,7 @@ class DocumentPlacement:
             "proof_detail": self.proof_detail,
             "anchor": self.anchor,
             "anchor_on_chain": self.anchor_on_chain,
-            "steps": [s.to_json() for s in self.steps],
+            "steps": [s.to_json() for s in self.steps] if public else [],
         }
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, LargeBinary, SmallInteger, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, LargeBinary, SmallInteger, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 
@@ -25,6 +25,13 @@ class Tenant(SQLModel, table=True):
     public_id: str = Field(max_length=40, unique=True, index=True)
     name: str = Field(max_length=200)
     created_at: datetime
+    language: str = Field(default="en", max_length=8, sa_column_kwargs={"server_default": "en"})
+    """``zh`` or ``en``: the language of the certificates and emails made for the tenant."""
+    time_zone: str = Field(default="UTC", max_length=64, sa_column_kwargs={"server_default": "UTC"})
+    """An IANA zone name (``Asia/Shanghai``): times in certificates, UTC beside them."""
+    public_detail: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    """Whether a public lookup of a document shows its subject and timeline (off: only that
+    it is recorded, when, under which anchor, and its status)."""
 
 
 class ApiKey(SQLModel, table=True):

@@ -146,7 +146,7 @@ def create_tenant_in(conn: Connection, name: str) -> tuple[TenantRef, str]:
 
 def add_key(engine: Engine, public_id: str, name: str | None = None) -> str:
     """Issue another API key for an existing tenant (for rotation)."""
-    return issue_key(engine, _tenant_id(engine, public_id), name)[1]
+    return issue_key(engine, tenant_id_of(engine, public_id), name)[1]
 
 
 def issue_key(engine: Engine, tenant_id: int, name: str | None = None) -> tuple[KeyInfo, str]:
@@ -181,7 +181,7 @@ def _new_key(conn: Connection, tenant_id: int, now: datetime, name: str | None =
     return key
 
 
-def _tenant_id(engine: Engine, public_id: str) -> int:
+def tenant_id_of(engine: Engine, public_id: str) -> int:
     with db.reading(engine) as conn:
         row = conn.execute(select(TENANT.c.id).where(TENANT.c.public_id == public_id)).first()
     if row is None:
@@ -264,7 +264,7 @@ def list_keys(engine: Engine, tenant_id: int) -> list[KeyInfo]:
 
 def list_keys_of(engine: Engine, public_id: str) -> list[KeyInfo]:
     """Every key of the tenant named by its public id."""
-    return list_keys(engine, _tenant_id(engine, public_id))
+    return list_keys(engine, tenant_id_of(engine, public_id))
 
 
 def revoke_key(

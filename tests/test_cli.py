@@ -103,6 +103,27 @@ def test_tenant_commands_print_only_what_they_say(run: Any) -> None:
     _, err = run("tenant", "add-key", "tn_nobody", code=1)
     assert "Traceback" not in err and "no tenant 'tn_nobody'" in err
 
+    out, err = run("tenant", "settings", created["id"], "--json")
+    assert err == "" and json.loads(out) == {
+        "id": created["id"],
+        "language": "en",
+        "time_zone": "UTC",
+        "public_detail": False,
+    }
+    out, _ = run(
+        "tenant",
+        "settings",
+        created["id"],
+        "--language",
+        "zh",
+        "--time-zone",
+        "Asia/Shanghai",
+        "--public-detail",
+    )
+    assert out.splitlines() == ["language\tzh", "time_zone\tAsia/Shanghai", "public_detail\ttrue"]
+    _, err = run("tenant", "settings", created["id"], "--time-zone", "Mars/Olympus", code=1)
+    assert "Traceback" not in err and "IANA time zone" in err
+
 
 def test_ledger_commands_answer_in_json(run: Any) -> None:
     run("init")

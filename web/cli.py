@@ -186,6 +186,43 @@ def _key_json(key: KeyInfo) -> dict[str, Any]:
     }
 
 
+@tenant_group.command("settings")
+@click.argument("tenant_id")
+@click.option("--language", type=click.Choice(["zh", "en"]), help="Certificates and emails.")
+@click.option("--time-zone", "time_zone", help="IANA name, e.g. Asia/Shanghai.")
+@click.option(
+    "--public-detail/--no-public-detail",
+    "public_detail",
+    default=None,
+    help="Whether /verify shows the subject and timeline of the tenant's documents.",
+)
+@json_option
+def tenant_settings(
+    tenant_id: str,
+    language: str | None,
+    time_zone: str | None,
+    public_detail: bool | None,
+    as_json: bool,
+) -> None:
+    """Show a tenant's settings, or change those given (each change logged as an event)."""
+    from evidence_chain.tenant_settings import get_settings, update_settings
+    from evidence_chain.tenants import tenant_id_of
+
+    engine = context.engine()
+    internal = tenant_id_of(engine, tenant_id)
+    given = {"language": language, "time_zone": time_zone, "public_detail": public_detail}
+    changes = {k: v for k, v in given.items() if v is not None}
+    if changes:
+        found = update_settings(engine, context.ledger(), internal, changes)
+    else:
+        found = get_settings(engine, internal)
+    if as_json:
+        echo_json({"id": tenant_id, **found.to_json()})
+        return
+    for name, value in found.to_json().items():
+        click.echo(f"{name}\t{str(value).lower() if isinstance(value, bool) else value}")
+
+
 @tenant_group.command("keys")
 @click.argument("tenant_id")
 @json_option

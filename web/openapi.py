@@ -398,10 +398,26 @@ def _document(server_url: str) -> dict[str, Any]:
 
 def _module_paths() -> dict[str, Any]:
     """The paths that the other API modules declare beside their routes."""
-    from web import envelopes_api, keys_api, metrics, reports_api, verify_page, webhooks_api
+    from web import (
+        envelopes_api,
+        keys_api,
+        metrics,
+        reports_api,
+        tenant_api,
+        verify_page,
+        webhooks_api,
+    )
 
     paths: dict[str, Any] = {}
-    for module in (reports_api, verify_page, envelopes_api, webhooks_api, keys_api, metrics):
+    for module in (
+        reports_api,
+        verify_page,
+        envelopes_api,
+        webhooks_api,
+        keys_api,
+        tenant_api,
+        metrics,
+    ):
         paths.update(module.OPENAPI_PATHS)
     return paths
 

@@ -91,7 +91,9 @@ def test_verify_page_in_chromium(service: Service, browser: Any, tmp_path: Path)
         "not", ""
     )  # 3 x intact/valid/trusted
     log = page.inner_text("section[aria-labelledby=log-title]")
-    assert "envelope:browser-1" in log and "Browser Platform" in log
+    # the platform keeps its detail private (the default): recorded, by whom, when, not what
+    assert "Browser Platform" in log and "envelope:browser-1" not in log
+    assert "keeps its contract number and timeline private" in log
     assert "proven in the signed checkpoint" in log and "not yet anchored" in log
     assert hashlib.sha256(signed).hexdigest() in page.content()
     assert verdict == "INCOMPLETE"  # every signature holds; anchoring is off in this service

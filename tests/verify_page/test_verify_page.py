@@ -62,9 +62,12 @@ def test_signed_contract_shows_signatures_and_place_in_log(client, signed, tenan
     (place,) = body["log"]
     assert place["role"] == "signed" and place["event_type"] == "document.signed"
     assert place["event_id"] == responses[1].headers["X-Sealtrail-Event-Id"]
-    assert place["subject"] == SUBJECT and place["tenant"]["name"] == tenant[0].name
+    # the tenant has not made its detail public: the holder learns that the file is
+    # recorded, when, by whom, under which checkpoint, and the status; not the contract
+    # number nor its timeline
+    assert place["detail"] == "withheld" and place["subject"] is None and place["steps"] == []
+    assert place["tenant"]["name"] == tenant[0].name and SUBJECT not in json.dumps(body)
     assert place["proof_ok"] is True and place["tree_size"] == 2
-    assert [s["type"] for s in place["steps"]] == ["document.signed", "document.signed"]
     assert check(body, "log[0].inclusion")["ok"] is True
     # not anchored in this instance (anchoring off): complete only once anchored
     assert check(body, "log[0].anchor")["ok"] is None
@@ -84,8 +87,24 @@ def test_unsigned_original_is_found_as_the_original(client, signed, instance):
     body = client.get(f"/verify?document={before}")
     assert body.status_code == 200
     html = body.get_data(as_text=True)
-    assert "original document" in html and SUBJECT in html
+    assert "original document" in html and SUBJECT not in html
+    assert "keeps its contract number and timeline private" in html
     assert "Upload it to check its signatures too" in html
+
+
+def test_public_detail_shows_the_subject_and_its_timeline(client, auth, signed, tenant):
+    pdf, _responses = signed
+    changed = client.patch("/api/v1/tenant", json={"public_detail": True}, headers=auth)
+    assert changed.status_code == 200 and changed.get_json()["public_detail"] is True
+    (place,) = api(client, pdf).get_json()["log"]
+    assert place["detail"] == "public" and place["subject"] == SUBJECT
+    assert [s["type"] for s in place["steps"]] == ["document.signed", "document.signed"]
+    html = client.get(f"/verify?document={hashlib.sha256(pdf).hexdigest()}").get_data(as_text=True)
+    assert SUBJECT in html and "Steps of this subject (2)" in html
+    # and back off: withheld again at once
+    client.patch("/api/v1/tenant", json={"public_detail": False}, headers=auth)
+    (place,) = api(client, pdf).get_json()["log"]
+    assert place["subject"] is None and place["steps"] == []
 
 
 def test_document_lookup_shows_only_its_subject(client, auth, signed, instance, tenant):
