@@ -174,3 +174,45 @@ def collect_parties(bundle: Mapping[str, Any]) -> list[Party]:
         if isinstance(data, dict) and isinstance(data.get("certificate"), dict):
             party.add("certificates", str(data["certificate"].get("sha256") or ""))
     return list(parties.values())
+
+
+def document_versions(bundle: Mapping[str, Any]) -> tuple[int, int]:
+    """(documents, versions) of a subject: every distinct SHA-256 is a version; versions that
+    one record links (a document before and after a step, an item's hashes, one name) are
+    versions of one document."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.setdefault(x, x) != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def join(items: Iterable[Any]) -> None:
+        shas = [s for s in items if isinstance(s, str) and len(s) == 64]
+        for sha in shas:
+            find(sha)
+        for other in shas[1:]:
+            parent[find(other)] = find(shas[0])
+
+    by_name: dict[str, list[str]] = {}
+    for doc in bundle.get("documents", []):
+        sha = doc.get("sha256")
+        if isinstance(sha, str):
+            find(sha)
+            if isinstance(doc.get("name"), str) and doc["name"]:
+                by_name.setdefault(doc["name"], []).append(sha)
+    for shas in by_name.values():
+        join(shas)
+    for event in bundle.get("events", []):
+        data = event.get("record", {}).get("data")
+        if not isinstance(data, dict):
+            continue
+        join([data.get("sha256_before"), data.get("sha256_after")])
+        items = data.get("documents")
+        for item in items if isinstance(items, list) else []:
+            if isinstance(item, dict):
+                join([item.get("sha256"), item.get("sha256_before"), item.get("sha256_after")])
+    versions = len(parent)
+    documents = len({find(x) for x in list(parent)})
+    return documents, versions

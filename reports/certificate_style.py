@@ -27,7 +27,6 @@ from reportlab.platypus import (
 
 from signing.seals import cjk_font
 
-TITLE = "Certificate of evidence"
 MARGIN = 16 * mm
 WIDTH = A4[0] - 2 * MARGIN
 GRID = colors.HexColor("#b8bec6")
@@ -101,6 +100,7 @@ def styles() -> dict[str, ParagraphStyle]:
             leading=17,
             spaceBefore=8,
             spaceAfter=6,
+            keepWithNext=1,
         ),
         "h2": ParagraphStyle(
             "h2",
@@ -110,6 +110,7 @@ def styles() -> dict[str, ParagraphStyle]:
             leading=14,
             spaceBefore=6,
             spaceAfter=4,
+            keepWithNext=1,
         ),
         "body": body,
         "small": ParagraphStyle("small", parent=body, fontSize=8, leading=10, spaceAfter=2),
@@ -201,8 +202,25 @@ def qr(url: str, side: float) -> Drawing:
 # --- page furniture --------------------------------------------------------------------------
 
 
-def numbered_canvas(report_id: str, issued: str) -> type[canvas.Canvas]:
-    """A canvas class that writes "page x of y" and the report id once all pages are known."""
+def numbered_canvas(footer: str, words: Any) -> type[canvas.Canvas]:
+    """A canvas class that writes ``footer`` (the report id, when it was issued) and "page x
+    of y" in the certificate's language (``words``) once all pages are known."""
+
+    def draw(c: canvas.Canvas, x: float, y: float, text: str, *, right: bool = False) -> None:
+        # Latin-1 runs in Helvetica, the rest in the seals' CJK face
+        runs = [(needs_cjk(ch), ch) for ch in text]
+        pieces = [
+            (cjk, "".join(ch for _, ch in group))
+            for cjk, group in groupby(runs, key=lambda item: item[0])
+        ]
+        widths = [
+            c.stringWidth(piece, cjk_font() if cjk else "Helvetica", 7.5) for cjk, piece in pieces
+        ]
+        x = x - sum(widths) if right else x
+        for (cjk, piece), width in zip(pieces, widths, strict=True):
+            c.setFont(cjk_font() if cjk else "Helvetica", 7.5)
+            c.drawString(x, y, piece)
+            x += width
 
     class NumberedCanvas(canvas.Canvas):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -226,10 +244,10 @@ def numbered_canvas(report_id: str, issued: str) -> type[canvas.Canvas]:
             self.setStrokeColor(GRID)
             self.setLineWidth(0.5)
             self.line(MARGIN, 12 * mm, A4[0] - MARGIN, 12 * mm)
-            self.setFont("Helvetica", 7.5)
             self.setFillColor(colors.HexColor("#4a5360"))
-            self.drawString(MARGIN, 8 * mm, f"{TITLE} {report_id} - issued {issued}")
-            self.drawRightString(A4[0] - MARGIN, 8 * mm, f"page {self._pageNumber} of {total}")
+            draw(self, MARGIN, 8 * mm, footer)
+            page = words.t("page_of", n=self._pageNumber, total=total)
+            draw(self, A4[0] - MARGIN, 8 * mm, page, right=True)
             self.restoreState()
 
     return NumberedCanvas

@@ -128,8 +128,17 @@ def issue_report(
     *,
     chain: ChainReader | None = None,
     now: dt.datetime | None = None,
+    language: str | None = None,
 ) -> IssuedReport:
-    """Issue, sign and record a certificate of evidence for one of the tenant's subjects."""
+    """Issue, sign and record a certificate of evidence for one of the tenant's subjects.
+
+    It is written in ``language`` (``zh`` or ``en``; by default the tenant's), with times in
+    the tenant's time zone, and logged: the event ``report.issued`` of the subject
+    ``report:<report id>`` carries the signed PDF's SHA-256, so anyone can later learn from
+    the log that this service issued exactly that file.
+    """
+    from evidence_chain.tenant_settings import get_settings
+    from evidence_chain.tenants import list_keys
     from reports.certificate import BUNDLE_MIME, ReportInfo, render_certificate
     from signing.pades import SignOptions, attach_file, sign_pdf
 
@@ -141,6 +150,7 @@ def issue_report(
     verdict = verify_bundle(bundle, chain=reader)
 
     report_id = new_report_id()
+    settings = get_settings(instance.engine, tenant.id)
     signer = signing.service_signer()
     base = instance.settings.public_base_url
     info = ReportInfo(
@@ -150,6 +160,10 @@ def issue_report(
         service_url=base.rstrip("/"),
         issuer=f"{_common_name(signer.certificate.subject)} (certificate issued by "
         f"{_common_name(signer.certificate.issuer)})",
+        organisation=tenant.name,
+        language=language if language in ("zh", "en") else settings.language,
+        time_zone=settings.time_zone,
+        key_names={k.prefix: k.name for k in list_keys(instance.engine, tenant.id) if k.name},
     )
     pdf = attach_file(
         render_certificate(bundle, verdict, info),
@@ -208,7 +222,35 @@ def issue_report(
                 created_at=moment,
             )
         )
+        instance.ledger.append_in(conn, tenant.id, tenant.public_id, [_issued_event(stored)])
     return IssuedReport(stored, signed, verdict)
+
+
+def report_subject(report_id: str) -> str:
+    """The log subject that records the issue of a report."""
+    return f"report:{report_id}"
+
+
+def _issued_event(report: StoredReport) -> Any:
+    from evidence_chain.events import format_time, parse_event
+
+    return parse_event(
+        {
+            "type": "report.issued",
+            "subject": report_subject(report.report_id),
+            "occurred_at": format_time(report.created_at),
+            "actor": {"role": "system", "name": "Sealtrail"},
+            "data": {
+                "report_id": report.report_id,
+                "of_subject": report.subject,
+                "sha256": report.pdf_sha256,
+                "role": "certificate",
+                "bundle_sha256": report.bundle_sha256,
+                "tree_size": report.tree_size,
+                "anchor_tree_size": report.anchor_tree_size,
+            },
+        }
+    )
 
 
 def get_report(engine: Engine, report_id: str) -> StoredReport | None:

@@ -49,10 +49,21 @@ OPENAPI_PATHS: dict[str, Any] = {
             "description": (
                 "Each call issues a new report with its own id (header X-Report-Id), "
                 "verifiable at /verify?report=<id>. The bundle is embedded as "
-                "evidence-bundle.json; the PDF is signed by the service (PAdES B-LT)."
+                "evidence-bundle.json; the PDF is signed by the service (PAdES B-LT). Written "
+                "in the tenant's language (GET /api/v1/tenant) unless lang says otherwise; "
+                "the first page is in both. Each issued report is logged (event report.issued "
+                "of the subject report:<id>, with the PDF's SHA-256)."
             ),
             "security": [{"bearer": []}],
-            "parameters": [_SUBJECT],
+            "parameters": [
+                _SUBJECT,
+                {
+                    "name": "lang",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": ["zh", "en"]},
+                    "description": "The certificate's language (default: the tenant's)",
+                },
+            ],
             "responses": {
                 "200": {
                     "description": "The certificate of evidence",
@@ -122,7 +133,12 @@ def subject_report(subject: str) -> Response:
     """Issue a new certificate of evidence for the subject and return the signed PDF."""
     from reports.service import issue_report  # ReportLab and pyHanko load on first use
 
-    issued = issue_report(services(), services().signing, current_tenant(), subject)
+    lang = request.args.get("lang")
+    if lang is not None and lang not in ("zh", "en"):
+        raise ValidationError(
+            "lang is zh or en", details={"field": "lang", "in": "query", "allowed": ["zh", "en"]}
+        )
+    issued = issue_report(services(), services().signing, current_tenant(), subject, language=lang)
     report_id = issued.report.report_id
     name = f"certificate-of-evidence-{report_id}.pdf"
     return Response(
