@@ -17,7 +17,7 @@ import hashlib
 import io
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from evidence_chain.core.bundle import ChainReader, Check, informative_json, verdict_of
@@ -336,6 +336,7 @@ def _verify_pdf(
         with PDF_LOCK:  # the offline verifier reads the PDF with pyHanko
             verdict = verify_file(data, chain=reader, trust_roots=roots)
         checks = tuple(verdict.checks)
+        issued = _issue_records(instance, sha, chain)
         return Verification(
             kind="report",
             sha256=sha,
@@ -346,9 +347,10 @@ def _verify_pdf(
             signatures=tuple(body["signatures"]),
             doc_timestamps=tuple(body["doc_timestamps"]),
             bundle=verdict.bundle,
-            notes=_chain_note(chain),
+            notes=_chain_note(chain) + _issue_note(issued),
             informative=verdict.informative,
             status=verdict.status,
+            placements=issued,
         )
     placements = tuple(locate(instance, bytes.fromhex(sha), chain_check=_anchor_check(chain)))
     checks = tuple(sig_checks) + tuple(_log_checks(placements))
@@ -504,10 +506,35 @@ def verify_document_hash(
     )
 
 
-def verify_stored_report(stored: Any, *, chain: ChainReader | None = None) -> Verification:
-    """Verify the bundle kept for a report id (what its QR code points at)."""
+def verify_stored_report(
+    stored: Any, *, chain: ChainReader | None = None, instance: EvidenceSources | None = None
+) -> Verification:
+    """Verify the bundle kept for a report id (what its QR code points at), and, given the
+    instance, show where the log recorded that this service issued that report's PDF."""
     data: bytes = stored.bundle_json
-    return _verify_bundle_bytes(data, chain=chain, kind="report", report_id=str(stored.report_id))
+    result = _verify_bundle_bytes(data, chain=chain, kind="report", report_id=str(stored.report_id))
+    if instance is None:
+        return result
+    issued = _issue_records(instance, str(stored.pdf_sha256), chain)
+    return replace(result, placements=issued, notes=result.notes + _issue_note(issued))
+
+
+def _issue_records(
+    instance: EvidenceSources, pdf_sha256: str, chain: ChainReader | None
+) -> tuple[DocumentPlacement, ...]:
+    """The log entries that record the issue of the certificate whose PDF has this hash."""
+    found = locate(instance, bytes.fromhex(pdf_sha256), chain_check=_anchor_check(chain))
+    return tuple(p for p in found if p.event_type == "report.issued")
+
+
+def _issue_note(issued: Sequence[DocumentPlacement]) -> tuple[str, ...]:
+    if not issued:
+        return ()
+    first = issued[0]
+    return (
+        f"this service logged the issue of this certificate (event report.issued at leaf "
+        f"{first.hit.leaf_index}, {first.received_at})",
+    )
 
 
 # --- the signature verification report (PDF) ----------------------------------------------------

@@ -404,7 +404,7 @@ def verify_form() -> Response:
                 raise NotFoundError(
                     "no certificate of evidence has this report id", details={"report": report_id}
                 )
-            result = verify_stored_report(stored, chain=_chain())
+            result = verify_stored_report(stored, chain=_chain(), instance=services())
         else:
             assert document is not None
             result = verify_document_hash(services(), parse_sha256(document), chain=_chain())

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 from pathlib import Path
 from typing import Any
 
@@ -163,3 +164,25 @@ def test_a_development_chain_is_named_as_such(
     assert ("Development chain" in first) is development
     assert ("开发链" in first) is development
     assert ("public blockchain, where nobody" in first) is not development
+
+
+def test_the_verify_page_says_this_service_issued_the_certificate(
+    app: Any, instance: Any, tenant: Any, client: Any
+) -> None:
+    push_contract(app, instance, tenant[0])
+    issued = issue(app, instance, tenant[0])
+    instance.ledger.sign_checkpoint()
+    said = "this service logged the issue of this certificate"
+    by_id = client.get(f"/verify?report={issued.report.report_id}").get_data(as_text=True)
+    assert said in by_id and "report.issued" in by_id
+    uploaded = client.post(
+        "/api/v1/verify", data={"file": (io.BytesIO(issued.pdf), "certificate.pdf")}
+    ).get_json()
+    assert uploaded["kind"] == "report" and any(said in n for n in uploaded["notes"])
+    (entry,) = uploaded["log"]
+    assert entry["event_type"] == "report.issued" and entry["proof_ok"] is True
+    # a certificate this service never issued (another file) has no such entry
+    other = client.post(
+        "/api/v1/verify", data={"file": (io.BytesIO(issued.pdf + b"\n"), "copy.pdf")}
+    ).get_json()
+    assert other["log"] == [] and not any(said in n for n in other["notes"])
