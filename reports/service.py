@@ -140,7 +140,7 @@ def issue_report(
     from evidence_chain.tenant_settings import get_settings
     from evidence_chain.tenants import list_keys
     from reports.certificate import BUNDLE_MIME, ReportInfo, render_certificate
-    from signing.pades import SignOptions, attach_file, sign_pdf
+    from signing.pades import attach_file
 
     subject = normalize_subject(subject)  # recorded with the report as the records have it
     moment = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC)
@@ -179,22 +179,9 @@ def issue_report(
         mime_type="text/html",
         description="Sealtrail offline verifier: open it in a browser and drop this PDF on it",
     )
-    signed = sign_pdf(
-        pdf,
-        signer,
-        None,
-        (),
-        SignOptions(
-            level="B-LT",
-            certify=True,
-            reason=f"Certificate of evidence {report_id}",
-            location=base,
-            max_bytes=max(signing.max_document_bytes, len(pdf) + 1),
-        ),
-        timestamper=signing.timestamper(),
-        crls=signing.ca.crls(),
-        trust_roots=signing.ca.trust_roots(),
-    ).signed_pdf
+    signed = sign_as_service(
+        signing, pdf, reason=f"Certificate of evidence {report_id}", location=base
+    )
 
     anchor = bundle.get("anchor")
     stored = StoredReport(
@@ -224,6 +211,30 @@ def issue_report(
         )
         instance.ledger.append_in(conn, tenant.id, tenant.public_id, [_issued_event(stored)])
     return IssuedReport(stored, signed, verdict)
+
+
+def sign_as_service(signing: SigningService, pdf: bytes, *, reason: str, location: str) -> bytes:
+    """``pdf`` certified and signed by the service's own identity, time-stamped, with the
+    revocation data inside (PAdES B-LT): what Sealtrail issues (certificates of evidence,
+    verification reports) is signed this one way."""
+    from signing.pades import SignOptions, sign_pdf
+
+    return sign_pdf(
+        pdf,
+        signing.service_signer(),
+        None,
+        (),
+        SignOptions(
+            level="B-LT",
+            certify=True,
+            reason=reason,
+            location=location,
+            max_bytes=max(signing.max_document_bytes, len(pdf) + 1),
+        ),
+        timestamper=signing.timestamper(),
+        crls=signing.ca.crls(),
+        trust_roots=signing.ca.trust_roots(),
+    ).signed_pdf
 
 
 def report_subject(report_id: str) -> str:

@@ -316,10 +316,16 @@ def _serializer() -> URLSafeSerializer | None:
 
 
 def _pdf_response(result: dict[str, Any]) -> Response:
+    from reports.service import sign_as_service
     from reports.verification import render_report
 
     base_url = services().settings.public_base_url
-    pdf = render_report(result, base_url=base_url)
+    pdf = sign_as_service(
+        services().signing,
+        render_report(result, base_url=base_url),
+        reason=f"Verification report {str(result.get('sha256') or '')[:16]}",
+        location=base_url,
+    )
     response = Response(pdf, mimetype="application/pdf")
     name = f"verification-{str(result.get('sha256') or 'result')[:12]}.pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'

@@ -236,7 +236,7 @@ def test_uploads_over_the_document_limit(app, client, signed):
     assert page.status_code == 413 and "20000 bytes" in page.get_data(as_text=True)
 
 
-def test_raw_body_and_the_report_pdf(client, signed, tmp_path):
+def test_raw_body_and_the_report_pdf(client, signed, tmp_path, instance):
     pdf, _ = signed
     raw = client.post("/api/v1/verify", data=pdf, content_type="application/pdf")
     assert raw.status_code == 200 and raw.get_json()["kind"] == "signed_pdf"
@@ -245,6 +245,13 @@ def test_raw_body_and_the_report_pdf(client, signed, tmp_path):
     text = pdftotext(report.data, tmp_path)
     assert "Signature verification report" in text and "INCOMPLETE" in text
     assert "张三" in text and hashlib.sha256(pdf).hexdigest() in text.replace("\n", "")
+    # signed by the service like a certificate: poppler and this service's validation agree
+    path = tmp_path / "verification.pdf"
+    path.write_bytes(report.data)
+    sig = subprocess.run(["pdfsig", str(path)], capture_output=True, text=True)
+    assert "Signature is Valid." in sig.stdout and "Sealtrail evidence service" in sig.stdout
+    (s,) = instance.signing.validate_document(report.data).signatures
+    assert s.intact and s.valid and s.trusted
 
     page = upload(client, "/verify", pdf).get_data(as_text=True)
     token = re.search(r'name="result" value="([^"]+)"', page)
