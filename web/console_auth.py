@@ -37,8 +37,9 @@ def short_login() -> BaseResponse:
 
 @bp.get("/app/lang/<code>")
 def language(code: str) -> BaseResponse:
-    """Switch the console's language (remembered for a year) and go back."""
-    response = redirect(base.safe_next(request.args.get("next")), code=303)
+    """Switch the language of the console and the verify page (remembered for a year) and
+    go back."""
+    response = redirect(base.language_next(request.args.get("next")), code=303)
     if code in base.LANGUAGES:
         response.set_cookie(
             base.LANG_COOKIE,

@@ -193,6 +193,17 @@ def safe_next(target: str | None) -> str:
     return url_for("console.dashboard")
 
 
+def language_next(target: str | None) -> str:
+    """Where the language switch goes back to: a console page or the public verify page
+    (a local path only: no open redirect), else the dashboard."""
+    if target:
+        parts = urlsplit(target)
+        local = not parts.scheme and not parts.netloc and not target.startswith("//")
+        if local and (target.startswith("/app") or parts.path == "/verify"):
+            return target
+    return url_for("console.dashboard")
+
+
 def render(template: str, status: int = 200, **model: Any) -> Response:
     """Render a console page with what every page needs."""
     body = render_template(template, **model)

@@ -15,6 +15,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Flask, Response, current_app, g, jsonify, render_template, request
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, URLSafeSerializer
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -490,7 +491,36 @@ def _pretty(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True)
 
 
+def error_text(error: EvidenceError) -> str:
+    """An error as the page says it: in the page's language for the errors a reader meets
+    (the API's English message otherwise)."""
+    messages = {
+        "not_found": _("Nothing in the log of this service matches what you asked for."),
+        "unsupported_file": _("This kind of file cannot be verified here."),
+        "not_a_pdf": _("This file is not a PDF."),
+        "malformed_pdf": _("This PDF is damaged and cannot be read."),
+        "encrypted_pdf": _("This PDF is encrypted: remove the password and upload it again."),
+        "payload_too_large": _("This file is larger than the page accepts."),
+        "pdf_too_large": _("This file is larger than the page accepts."),
+        "invalid_request": _("This request is not valid: check the file or the hash you gave."),
+    }
+    return messages.get(error.code, error.message)
+
+
+def kind_labels() -> dict[str, str]:
+    """What was checked, in words, in the page's language."""
+    return {
+        "signed_pdf": _("Signed PDF"),
+        "contract": _("Signed contract with its evidence"),
+        "report": _("Certificate of evidence"),
+        "bundle": _("Evidence bundle"),
+        "document": _("Document hash"),
+    }
+
+
 def init_app(app: Flask) -> None:
     """Register this module's routes and commands."""
     app.register_blueprint(bp)
+    app.add_template_global(kind_labels, "kind_labels")
+    app.add_template_global(error_text, "error_text")
     app.add_template_filter(_pretty, "pretty_json")

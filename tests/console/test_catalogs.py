@@ -17,8 +17,14 @@ HAN = re.compile(r"[\u4e00-\u9fff]")
 
 
 def extracted() -> set[str]:
-    """Every msgid in the console's code and templates, extracted now (as ``babel.cfg`` says)."""
-    method_map = [("web/console*.py", "python"), ("web/templates/console/**.html", "jinja2")]
+    """Every msgid in the console's and the verify page's code and templates, extracted now
+    (as ``babel.cfg`` says)."""
+    method_map = [
+        ("web/console*.py", "python"),
+        ("web/verify_page.py", "python"),
+        ("web/templates/console/**.html", "jinja2"),
+        ("web/templates/verify/**.html", "jinja2"),
+    ]
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(
         str(ROOT), method_map, keywords={"_": None, "gettext": None}

@@ -271,6 +271,7 @@ def test_on_the_service_chain_the_anchor_verifies_and_a_changed_time_fails(rig: 
         "/verify",
         data={"file": (io.BytesIO(json.dumps(bundle).encode()), "bundle.json")},
         content_type="multipart/form-data",
+        headers={"Accept-Language": "en"},
     ).get_data(as_text=True)
     assert "VERIFIED" in page and "Informative, as the file states it" in page
     assert "<code>anchor.confirmations</code>" in page and "anchor.block_timestamp" in page
