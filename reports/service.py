@@ -237,6 +237,78 @@ def sign_as_service(signing: SigningService, pdf: bytes, *, reason: str, locatio
     ).signed_pdf
 
 
+SERVICE_TENANT = "tn_sealtrail"
+"""The service's own account: it holds the log entries of what the service issues to anyone
+(verification reports of the public verify page), which belong to no customer."""
+
+
+def issue_verification_report(
+    instance: EvidenceSources, signing: SigningService, result: dict[str, Any]
+) -> tuple[str, bytes]:
+    """Draw, sign and log a verification report of a ``/verify`` result; its id and PDF.
+
+    The event ``verification_report.issued`` of the subject ``verification-report:<id>``, in
+    the service's own account, carries the PDF's SHA-256 and the verified file's: uploaded to
+    ``/verify`` later, the report is found in the log as issued by this service.
+    """
+    from evidence_chain.events import format_time, parse_event
+    from reports.verification import render_report
+
+    base = instance.settings.public_base_url
+    report_id = "vrp_" + new_report_id().removeprefix(REPORT_ID_PREFIX)
+    pdf = sign_as_service(
+        signing,
+        render_report(result, base_url=base, report_id=report_id),
+        reason=f"Verification report {report_id}",
+        location=base,
+    )
+    event = parse_event(
+        {
+            "type": "verification_report.issued",
+            "subject": f"verification-report:{report_id}",
+            "occurred_at": format_time(dt.datetime.now(dt.UTC)),
+            "actor": {"role": "system", "name": "Sealtrail"},
+            "data": {
+                "report_id": report_id,
+                "sha256": hashlib.sha256(pdf).hexdigest(),
+                "role": "verification_report",
+                "verified_sha256": result.get("sha256"),
+                "verdict": result.get("verdict"),
+            },
+        }
+    )
+    tenant = _service_tenant(instance.engine)
+    instance.ledger.append(tenant.id, tenant.public_id, [event])
+    return report_id, pdf
+
+
+def _service_tenant(engine: Engine) -> TenantRef:
+    """The service's own account, made on first use (two makers at once: one wins)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from evidence_chain.tenants import TENANT
+
+    for _ in range(2):
+        with db.reading(engine) as conn:
+            row = conn.execute(
+                select(TENANT.c.id, TENANT.c.name).where(TENANT.c.public_id == SERVICE_TENANT)
+            ).first()
+        if row is not None:
+            return TenantRef(int(row.id), SERVICE_TENANT, str(row.name))
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    insert(TENANT).values(
+                        public_id=SERVICE_TENANT,
+                        name="Sealtrail (the service's own records)",
+                        created_at=dt.datetime.now(dt.UTC),
+                    )
+                )
+        except IntegrityError:
+            continue
+    raise RuntimeError("the service's own account could not be made")
+
+
 def report_subject(report_id: str) -> str:
     """The log subject that records the issue of a report."""
     return f"report:{report_id}"

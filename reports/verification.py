@@ -542,7 +542,9 @@ def _issue_note(issued: Sequence[DocumentPlacement]) -> tuple[str, ...]:
 _RESULT = {True: "PASS", False: "FAIL", None: "not checked"}
 
 
-def render_report(result: Mapping[str, Any], *, base_url: str) -> bytes:
+def render_report(
+    result: Mapping[str, Any], *, base_url: str, report_id: str | None = None
+) -> bytes:
     """The signature verification report PDF of a result (:meth:`Verification.to_json`).
 
     The file's hash, each signature and check with its result, the verdict, the time and the
@@ -590,8 +592,12 @@ def render_report(result: Mapping[str, Any], *, base_url: str) -> bytes:
 
     checks = [c for c in result.get("checks", []) if isinstance(c, Mapping)]
     story: list[Any] = [
-        p("Signature verification report", h1),
-        p(f"Issued by {SERVICE_NAME} ({base_url}) at {when}", small),
+        p("签名验证报告 / Signature verification report", h1),
+        p(
+            (f"Report {report_id}, issued" if report_id else "Issued")
+            + f" by {SERVICE_NAME} ({base_url}) at {when}",
+            small,
+        ),
         Spacer(1, 4 * mm),
         p(verdict, verdict_style),
         p(_verdict_words(verdict, checks)),

@@ -317,19 +317,12 @@ def _serializer() -> URLSafeSerializer | None:
 
 
 def _pdf_response(result: dict[str, Any]) -> Response:
-    from reports.service import sign_as_service
-    from reports.verification import render_report
+    from reports.service import issue_verification_report
 
-    base_url = services().settings.public_base_url
-    pdf = sign_as_service(
-        services().signing,
-        render_report(result, base_url=base_url),
-        reason=f"Verification report {str(result.get('sha256') or '')[:16]}",
-        location=base_url,
-    )
+    report_id, pdf = issue_verification_report(services(), services().signing, result)
     response = Response(pdf, mimetype="application/pdf")
-    name = f"verification-{str(result.get('sha256') or 'result')[:12]}.pdf"
-    response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
+    response.headers["Content-Disposition"] = f'attachment; filename="{report_id}.pdf"'
+    response.headers["X-Report-Id"] = report_id
     response.headers["Cache-Control"] = "no-store"
     return response
 

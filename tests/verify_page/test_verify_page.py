@@ -252,6 +252,15 @@ def test_raw_body_and_the_report_pdf(client, signed, tmp_path, instance):
     assert "Signature is Valid." in sig.stdout and "Sealtrail evidence service" in sig.stdout
     (s,) = instance.signing.validate_document(report.data).signatures
     assert s.intact and s.valid and s.trusted
+    # and logged: the report, uploaded later, is found as issued by this service
+    report_id = report.headers["X-Report-Id"]
+    assert report_id.startswith("vrp_") and report_id in text
+    instance.ledger.sign_checkpoint()
+    again = api(client, report.data).get_json()
+    assert again["kind"] == "signed_pdf"
+    (entry,) = again["log"]
+    assert entry["event_type"] == "verification_report.issued" and entry["proof_ok"] is True
+    assert entry["tenant"]["id"] == "tn_sealtrail"
 
     page = upload(client, "/verify", pdf).get_data(as_text=True)
     token = re.search(r'name="result" value="([^"]+)"', page)
