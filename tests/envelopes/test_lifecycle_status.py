@@ -11,6 +11,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -164,13 +165,15 @@ def test_the_status_stands_beside_the_verdict_everywhere(
     assert api["verdict"] == "VERIFIED", [c for c in api["checks"] if c["ok"] is not True]
     assert api["status"]["state"] == state and api["status"]["reason"] == reason
     assert api["summary"]["en"].startswith(said)
-    page = client.post(
-        "/verify",
-        data={"file": (io.BytesIO(resp.data), "certificate.pdf")},
-        content_type="multipart/form-data",
-    ).get_data(as_text=True)
-    assert f'data-state="{state}"' in page
-    assert said in page
+    for language, expected in (("zh-CN", api["summary"]["zh"]), ("en", said)):
+        page = client.post(
+            "/verify",
+            data={"file": (io.BytesIO(resp.data), "certificate.pdf")},
+            content_type="multipart/form-data",
+            headers={"Accept-Language": language},
+        ).get_data(as_text=True)
+        assert f'data-state="{state}"' in page
+        assert expected in unescape(page), language
     # The signature verification report PDF states it too.
     pdf = client.post(
         "/api/v1/verify?format=pdf", data=resp.data, headers={"Content-Type": "application/pdf"}
