@@ -16,9 +16,11 @@ mail: no request and no transaction waits for it.
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import random
+import re
 import smtplib
 import ssl
 import threading
@@ -55,6 +57,30 @@ class SendRefused(Exception):
         self.permanent = permanent
 
 
+URL = re.compile(r"https?://\S+")
+
+
+def html_of(body: str, subject: str) -> str:
+    """The HTML alternative of a plain-text message: the same words, escaped, with its web
+    addresses as links (nothing else: no images, no tracking)."""
+    paragraphs = []
+    for block in body.strip().split("\n\n"):
+        lines = []
+        for line in block.split("\n"):
+            text = html.escape(line)
+            if URL.fullmatch(line.strip()):
+                text = f'<a href="{html.escape(line.strip(), quote=True)}">{text}</a>'
+            lines.append(text)
+        paragraphs.append("<p>" + "<br>".join(lines) + "</p>")
+    return (
+        '<!doctype html><html><head><meta charset="utf-8">'
+        f"<title>{html.escape(subject)}</title></head>"
+        '<body style="font-family: sans-serif; line-height: 1.5">'
+        + "".join(paragraphs)
+        + "</body></html>"
+    )
+
+
 @dataclass(frozen=True)
 class SmtpTransport:
     """Hands one message at a time to an SMTP server (``EVIDENCE_SMTP_*``)."""
@@ -68,13 +94,15 @@ class SmtpTransport:
     timeout: float = TIMEOUT
 
     def send(self, to: str, subject: str, body: str) -> None:
-        """Send one plain-text message; SendRefused if the server does not take it."""
+        """Send one message (plain text with an HTML alternative); SendRefused if the server
+        does not take it."""
         mail = EmailMessage()
         mail["From"] = self.sender
         mail["To"] = to
         mail["Subject"] = subject
         mail["Message-ID"] = make_msgid(domain="sealtrail")
         mail.set_content(body)
+        mail.add_alternative(html_of(body, subject), subtype="html")
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:

@@ -22,6 +22,7 @@ from evidence_chain.errors import (
 )
 from messages.service import Message
 from signing.envelopes.evidence import EnvelopeEvidence
+from signing.envelopes.notices import Sender, code_notice, link_notice
 from signing.envelopes.rules import FINAL, EnvelopeStatus, PartyStatus
 from signing.envelopes.store import ENVELOPE, PARTY, SUPERSEDED, _Loaded, hash_token
 from signing.envelopes.views import RequestContext, _actor_party
@@ -67,19 +68,17 @@ class EnvelopeCodes(EnvelopeEvidence):
         )
         link = f"{self.settings.public_base_url}/sign/{token}"
         channel, to = self._destination(party)
-        title = loaded.env.title
-        lead = "Reminder: " if reminder else ""
-        if channel == "email":
-            body = (
-                f"Hello {party.name},\n\n"
-                f'{lead}you are asked to sign "{title}".\n'
-                + (f"\n{loaded.env.message}\n" if loaded.env.message else "")
-                + f"\nOpen the documents and sign here:\n{link}\n\n"
-                f"The link is personal and expires on {_iso(loaded.env.expires_at)}.\n"
-            )
-        else:
-            body = f'{lead}Please sign "{title}": {link}'
-        self.notifier.send(conn, Message(channel, to, f"{lead}Please sign: {title}", body))
+        subject, body = link_notice(
+            channel=channel,
+            party_name=party.name,
+            title=loaded.env.title,
+            message=loaded.env.message,
+            link=link,
+            expires_at=loaded.env.expires_at,
+            sender=Sender.of(conn, loaded.env.tenant_id),
+            reminder=reminder,
+        )
+        self.notifier.send(conn, Message(channel, to, subject, body))
         return channel
 
     def _notify_turn(self, conn: Connection, loaded: _Loaded) -> list[str]:
@@ -166,16 +165,10 @@ class EnvelopeCodes(EnvelopeEvidence):
             # retries): a rolled-back request sends nothing, and a slow mail server holds up
             # only this message, never the database.
             minutes = int(CODE_TTL.total_seconds() // 60)
-            self.notifier.send(
-                conn,
-                Message(
-                    channel,
-                    to,
-                    f"Your signing code for {loaded.env.title}",
-                    f"Your Sealtrail signing code is {code}. It is valid for {minutes} minutes.\n"
-                    "Never share it: nobody from Sealtrail will ask you for it.\n",
-                ),
+            subject, body = code_notice(
+                channel=channel, title=loaded.env.title, code=code, minutes=minutes
             )
+            self.notifier.send(conn, Message(channel, to, subject, body))
 
     def verify_code(self, token: str, code: str, ctx: RequestContext) -> None:
         """Check the party's code.

@@ -196,3 +196,42 @@ def test_a_refused_address_is_dead_at_once(
     assert (row.status, row.attempts) == ("dead", 1)
     assert "550" in (row.last_error or "")
     assert row.body, "an undelivered message keeps its body for the operator"
+
+
+def test_a_signing_email_in_both_languages_names_the_sender(
+    client: Any, auth: dict[str, str], instance: Any, mail_server: Mailbox, tenant: Any
+) -> None:
+    from html.parser import HTMLParser
+
+    from evidence_chain.tenant_settings import update_settings
+
+    update_settings(instance.engine, instance.ledger, tenant[0].id, {"time_zone": "Asia/Shanghai"})
+    spec = {**one_party_spec(), "title": "租赁合同 Lease 7", "message": "请于周五前签署。"}
+    created = create(client, auth, spec, make_pdf(1))
+    envelope_id = created.get_json()["id"]
+    client.post(f"/api/v1/envelopes/{envelope_id}/send", headers=auth)
+    mail_server.wait_for("dana@example.test", LINK)
+    (mail,) = mail_server.to("dana@example.test")
+    assert mail.get_content_type() == "multipart/alternative"
+    assert "请签署「租赁合同 Lease 7」" in mail["Subject"] and "Please sign" in mail["Subject"]
+    plain_part = mail.get_body(preferencelist=("plain",))
+    html_part = mail.get_body(preferencelist=("html",))
+    assert plain_part is not None and html_part is not None
+    plain, html = plain_part.get_content(), html_part.get_content()
+    sender = tenant[0].name
+    for text in (plain, html):
+        assert f"{sender} 邀请您签署「租赁合同 Lease 7」" in text
+        assert f"{sender} asks you to sign" in text
+        assert "请于周五前签署。" in text
+        assert "Asia/Shanghai" in text and "UTC)" in text  # the sender's zone, UTC beside
+    # the HTML part parses, and its links (one a language) are the signing link
+    links: list[str] = []
+
+    class Links(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "a":
+                links.append(dict(attrs)["href"] or "")
+
+    Links().feed(html)
+    found = LINK.search(plain)
+    assert found is not None and links == [found.group(1)] * 2
