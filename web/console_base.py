@@ -69,7 +69,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def select_locale() -> str:
-    """The page's language: the switch's cookie, else the browser's, else Chinese."""
+    """The page's language: ``?lang=`` (the signer page's switch), the switch's cookie, else
+    the browser's, else Chinese."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        return asked
     chosen = request.cookies.get(LANG_COOKIE)
     if chosen in LANGUAGES:
         return chosen

@@ -35,6 +35,7 @@ from flask import (
     url_for,
 )
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -48,6 +49,7 @@ from evidence_chain.errors import (
 from evidence_chain.private_files import read_secret_file
 from signing.render import PRESETS, PageGeometry, box_to_percent, preset_position
 from web import context, csrf
+from web.console_base import LANG_COOKIE, LANGUAGES
 from web.context import services
 from web.errors import status_of
 from web.params import int_arg
@@ -74,42 +76,70 @@ MAX_TEXT = 200
 IMAGE_WIDTHS = (480, 800, 1200, 1600)
 MAX_IMAGE_WIDTH = 10_000
 
-TITLES = {
-    400: "Please check the form",
-    403: "This action was refused",
-    404: "This signing link is not valid",
-    405: "This action is not available",
-    409: "Not possible right now",
-    410: "This signing link is no longer active",
-    413: "The request is too large",
-    422: "That did not work",
-    429: "Please wait a moment",
-    500: "Something went wrong on our side",
-}
-HINTS = {
-    403: "If your session expired, reload the page and try again.",
-    404: "Check that you opened the whole link from the message you received.",
-    410: "Ask the sender of the document for a new link if you still need to sign.",
-    429: "Wait a little, then try again.",
-    500: "The problem has been logged. Please try again later.",
-}
+
+def titles() -> dict[int, str]:
+    """An error page's title by status, in the page's language."""
+    return {
+        400: _("Please check the form"),
+        403: _("This action was refused"),
+        404: _("This signing link is not valid"),
+        405: _("This action is not available"),
+        409: _("Not possible right now"),
+        410: _("This signing link is no longer active"),
+        413: _("The request is too large"),
+        422: _("That did not work"),
+        429: _("Please wait a moment"),
+        500: _("Something went wrong on our side"),
+    }
 
 
-# Pages that say more than their status, in English and Chinese: (title, message, hint) each
-# as (English, Chinese).
-BY_CODE = {
-    "link_superseded": (
-        ("This signing link was replaced by a newer one", "此签署链接已被新的链接取代"),
-        (
-            "A reminder sent you a new link, and only the newest link works",
-            "发件人的提醒为您发送了新的链接，只有最新的链接有效",
+def hints() -> dict[int, str]:
+    """What the signer can do next, by status."""
+    return {
+        403: _("If your session expired, reload the page and try again."),
+        404: _("Check that you opened the whole link from the message you received."),
+        410: _("Ask the sender of the document for a new link if you still need to sign."),
+        429: _("Wait a little, then try again."),
+        500: _("The problem has been logged. Please try again later."),
+    }
+
+
+def kind_name(kind: str) -> str:
+    """A field's kind as the signer reads it."""
+    names = {
+        "signature": _("Signature"),
+        "seal": _("Seal"),
+        "riding_seal": _("Riding seal"),
+        "date": _("Date"),
+        "text": _("Text"),
+        "checkbox": _("Checkbox"),
+        "initials": _("Initials"),
+    }
+    return names.get(kind, kind.replace("_", " ").capitalize())
+
+
+def preset_name(preset: str) -> str:
+    """A place on the page (the no-script fallback's choices)."""
+    names = {
+        "bottom-right": _("bottom right"),
+        "bottom-left": _("bottom left"),
+        "bottom-center": _("bottom centre"),
+        "top-right": _("top right"),
+        "top-left": _("top left"),
+        "center": _("centre"),
+    }
+    return names.get(preset, preset.replace("-", " "))
+
+
+def by_code() -> dict[str, tuple[str, str, str]]:
+    """Pages that say more than their status: (title, message, hint)."""
+    return {
+        "link_superseded": (
+            _("This signing link was replaced by a newer one"),
+            _("A reminder sent you a new link, and only the newest link works"),
+            _("Open the link in the most recent message you received about this document."),
         ),
-        (
-            "Open the link in the most recent message you received about this document.",
-            "请打开您最近收到的关于此文件的消息中的链接。",
-        ),
-    ),
-}
+    }
 
 
 class SignerSessionInterface(SecureCookieSessionInterface):
@@ -175,6 +205,17 @@ def _security_headers(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     if response.mimetype == "text/html":
         response.headers["Cache-Control"] = "no-store"
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:  # the page's language switch: remembered for the next pages
+        response.set_cookie(
+            LANG_COOKIE,
+            asked,
+            max_age=365 * 24 * 3600,
+            path="/",
+            httponly=True,
+            samesite="Lax",
+            secure=request.is_secure,
+        )
     return response
 
 
@@ -246,19 +287,17 @@ def _render_error(exc: EvidenceError | HTTPException, status: int) -> Response:
         message = exc.description or exc.name
         details = {}
     if status >= 500:
-        message = "An internal error occurred."
-    title, hint = TITLES.get(status, "That did not work"), HINTS.get(status)
-    zh: dict[str, str] = {}
-    special = BY_CODE.get(exc.code) if isinstance(exc, EvidenceError) else None
+        message = _("An internal error occurred.")
+    title, hint = titles().get(status, _("That did not work")), hints().get(status)
+    special = by_code().get(exc.code) if isinstance(exc, EvidenceError) else None
     if special is not None:
-        (title, zh["title"]), (message, zh["message"]), (hint, zh["hint"]) = special
+        title, message, hint = special
     body = render_template(
         "signer/error.html",
         status=status,
         title=title,
         message=message,
         hint=hint,
-        zh=zh,
         details=details,
         style_nonce=_style_nonce(),
     )
@@ -288,8 +327,7 @@ def _describe(exc: EvidenceError) -> str:
     """A sentence for the signer from an error of the service."""
     tries = exc.details.get("tries_left")
     if status_of(exc) == 422 and isinstance(tries, int):
-        noun = "try" if tries == 1 else "tries"
-        return f"That code is not right. You have {tries} {noun} left."
+        return _("That code is not right. Tries left: %(n)s.", n=tries)
     return f"{exc.message[:1].upper()}{exc.message[1:]}"
 
 
@@ -359,8 +397,10 @@ def request_code(token: str) -> BaseResponse:
     svc = envelope_service()
     svc.request_code(token, request_context(request))
     view = svc.signer_view(token)
-    where = view.code_destination or "your contact address"
-    return _done(token, f"We sent a 6-digit code to {where}. It is valid for 10 minutes.")
+    where = view.code_destination or _("your contact address")
+    return _done(
+        token, _("We sent a 6-digit code to %(where)s. It is valid for 10 minutes.", where=where)
+    )
 
 
 @bp.post("/sign/<token>/verify")
@@ -370,7 +410,7 @@ def verify_code(token: str) -> BaseResponse:
     if not code:
         raise ValidationError("enter the 6-digit code you received")
     envelope_service().verify_code(token, code, request_context(request))
-    return _done(token, "Code accepted. You can now sign.")
+    return _done(token, _("Code accepted. You can now sign."))
 
 
 def _placements(token: str, view: SignerView) -> dict[str, tuple[int, float, float]]:
@@ -442,7 +482,7 @@ def sign(token: str) -> BaseResponse:
             texts[field.id] = value
     placements = _placements(token, view)
     svc.sign(token, request_context(request), placements=placements, texts=texts, intent=intent)
-    return _done(token, "You signed the document. Thank you.")
+    return _done(token, _("You signed the document. Thank you."))
 
 
 @bp.post("/sign/<token>/decline")
@@ -456,7 +496,7 @@ def decline(token: str) -> BaseResponse:
     if request.form.get("confirm") != "yes":
         raise ValidationError("tick the box to confirm that you decline to sign")
     envelope_service().decline(token, reason, request_context(request))
-    return _done(token, "You declined to sign. The sender has been told.", "info")
+    return _done(token, _("You declined to sign. The sender has been told."), "info")
 
 
 @bp.get("/sign/<token>/download")
@@ -489,3 +529,5 @@ def init_app(app: Flask) -> None:
     if type(app.session_interface) is SecureCookieSessionInterface:
         app.session_interface = SignerSessionInterface()
     app.register_blueprint(bp)
+    app.add_template_global(kind_name, "kind_name")
+    app.add_template_global(preset_name, "preset_name")

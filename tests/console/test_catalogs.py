@@ -22,8 +22,10 @@ def extracted() -> set[str]:
     method_map = [
         ("web/console*.py", "python"),
         ("web/verify_page.py", "python"),
+        ("web/signer_page.py", "python"),
         ("web/templates/console/**.html", "jinja2"),
         ("web/templates/verify/**.html", "jinja2"),
+        ("web/templates/signer/**.html", "jinja2"),
     ]
     found = set()
     for _file, _line, message, _comments, _context in extract_from_dir(

@@ -155,3 +155,11 @@ def three_party_spec(seal_id: str) -> dict[str, Any]:
 
 
 __all__ = ["Mailbox", "initialise", "three_party_spec"]
+
+
+@pytest.fixture(autouse=True)
+def english(request: pytest.FixtureRequest) -> None:
+    """Ask the signer's pages in English, as a browser set to English does."""
+    if "client" in request.fixturenames:
+        client: Any = request.getfixturevalue("client")
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"

@@ -49,6 +49,7 @@ class Party:
     def __init__(self, svc: Service, mailbox: Mailbox, address: str) -> None:
         self.svc, self.mailbox, self.address = svc, mailbox, address
         self.http = requests.Session()
+        self.http.headers["Accept-Language"] = "en"  # a signer whose browser is English
         self.http.headers["User-Agent"] = f"e2e-browser ({address})"
         link = mailbox.wait_for(address, re.compile(r"(https?://\S+/sign/([A-Za-z0-9_-]+))"))
         assert link.group(1).startswith(svc.url)

@@ -108,3 +108,12 @@ def send_envelope(
         return Sent(created["id"], tokens)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def english(request: pytest.FixtureRequest) -> None:
+    """Ask the signer's pages in English, as a browser set to English does (without the
+    header they are in Chinese: see test_languages.py)."""
+    if "client" in request.fixturenames:
+        client: Any = request.getfixturevalue("client")
+        client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"

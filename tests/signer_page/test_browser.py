@@ -136,7 +136,7 @@ def test_sign_in_the_browser(
         assert "We sent a 6-digit code" in page.locator(".notice-ok").inner_text()
         page.fill("#code", "000000" if latest_code(service) != "000000" else "111111")
         page.click("#verify-code")
-        assert "You have 4 tries left." in page.locator("#error").inner_text()
+        assert "Tries left: 4." in page.locator("#error").inner_text()
         page.fill("#code", latest_code(service))
         page.click("#verify-code")
         assert "Code accepted" in page.locator(".notice-ok").inner_text()

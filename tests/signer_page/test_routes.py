@@ -181,8 +181,7 @@ def test_code_throttled_wrong_and_locked(client: Any, send_envelope: Any, instan
     for left in (4, 3, 2, 1):
         r = client.post(f"/sign/{token}/verify", data={"csrf_token": csrf, "code": wrong})
         assert r.status_code == 422
-        noun = "try" if left == 1 else "tries"
-        assert f"You have {left} {noun} left." in r.get_data(as_text=True)
+        assert f"That code is not right. Tries left: {left}." in r.get_data(as_text=True)
     r = client.post(f"/sign/{token}/verify", data={"csrf_token": csrf, "code": wrong})
     assert r.status_code == 429
     r = client.get(f"/sign/{token}")

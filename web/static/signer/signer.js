@@ -92,14 +92,20 @@
     inputFor(field, "y").value = point[1].toFixed(2);
     var note = inputFor(field, "note");
     if (note) {
-      note.textContent = "Placed on page " + pageEl.dataset.page + ". Drag it again to move it.";
+      note.textContent = words("placed").replace("{page}", pageEl.dataset.page);
       note.classList.add("is-placed");
     }
     chip.setAttribute("data-placed", "yes");
     var tray = document.getElementById("tray");
     if (tray && !tray.querySelector(".chip")) {
-      tray.querySelector(".tray-help").textContent = "Placed. Drag it on the page to move it.";
+      tray.querySelector(".tray-help").textContent = words("moved");
     }
+  }
+
+  // The page's words in its language (the server puts them on the sign form).
+  function words(name) {
+    var form = document.getElementById("sign-form");
+    return (form && form.getAttribute("data-t-" + name)) || "";
   }
 
   function pageAt(doc, x, y) {
@@ -218,7 +224,7 @@
     if (missing.length) {
       ev.preventDefault();
       if (problem) {
-        problem.textContent = "Drag your " + missing.join(", ").toLowerCase() + " onto the page first.";
+        problem.textContent = words("missing").replace("{what}", missing.join(", "));
         problem.hidden = false;
         var tray = document.getElementById("tray");
         if (tray) { tray.scrollIntoView({ behavior: "smooth", block: "start" }); }
