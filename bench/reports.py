@@ -12,10 +12,13 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from evidence_chain.config import load_settings
 from evidence_chain.events import parse_event
-from evidence_chain.tenants import authenticate
+from evidence_chain.tenants import authenticate, create_tenant
 from evidence_chain.verify import verify_file, web3_reader
 from reports.service import issue_report
+from runtime.services import build_services
+from runtime.setup import initialise
 from tests.anchoring.conftest import make_rig
 from web.context import services
 
@@ -49,6 +52,50 @@ class _ReadOnce:
 
     def block(self, number: int) -> Any:
         return self._ask("block", number)
+
+
+LARGE = 1000
+LARGE_REPORTS = 10
+
+
+def _rss_mib() -> float:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * 4096 / 2**20
+
+
+def _large_subject() -> tuple[float, float]:
+    """Median ms of a 1,000-event certificate, and the process's growth over ten of them
+    (measured after a first one, which loads fonts, keys and libraries)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(
+            {"EVIDENCE_HOME": tmp, "EVIDENCE_SCHEDULER": "false", "EVIDENCE_ANCHORING": "false"}
+        )
+        initialise(settings)
+        inst = build_services(settings)
+        tenant, _ = create_tenant(inst.engine, "Bench")
+        events = [
+            parse_event(
+                {
+                    "type": "party.viewed" if i % 2 else "party.code_verified",
+                    "subject": SUBJECT,
+                    "occurred_at": f"2026-11-20T{i // 3600:02d}:{i // 60 % 60:02d}:{i % 60:02d}Z",
+                    "actor": {"name": "张三", "email": "zhangsan@example.cn"},
+                    "data": {"ip": f"198.51.100.{i % 7}", "code_channel": "sms"},
+                }
+            )
+            for i in range(LARGE)
+        ]
+        inst.ledger.append(tenant.id, tenant.public_id, events)
+        inst.ledger.sign_checkpoint()
+        issue_report(inst, inst.signing, tenant, SUBJECT)
+        start = _rss_mib()
+        times = []
+        for _ in range(LARGE_REPORTS):
+            t0 = time.perf_counter()
+            issue_report(inst, inst.signing, tenant, SUBJECT)
+            times.append(time.perf_counter() - t0)
+        grown = _rss_mib() - start
+        inst.close()
+    return statistics.median(times) * 1000, grown
 
 
 def run() -> list[str]:
@@ -106,7 +153,17 @@ def run() -> list[str]:
         f"   offline verification of that report (chain read excluded): p50 "
         f"{statistics.median(checks) * 1000:.0f} ms of {VERIFICATIONS}; verdict {offline}"
     )
+    big_ms, grown = _large_subject()
+    print(
+        f"   report, {LARGE:,} events (summary timeline, full list in the bundle): median "
+        f"{big_ms:.0f} ms of {LARGE_REPORTS} (target < 1,500); the process grew {grown:.1f} MiB "
+        f"over those {LARGE_REPORTS} (target < 20)"
+    )
     failures = []
+    if big_ms >= 1500:
+        failures.append(f"reports: a {LARGE}-event certificate takes {big_ms:.0f} ms")
+    if grown >= 20:
+        failures.append(f"reports: {LARGE_REPORTS} large certificates kept {grown:.1f} MiB")
     if verdict != "VERIFIED":
         failures.append(f"reports: the anchored report's verdict is {verdict}, not VERIFIED")
     if offline != "VERIFIED":

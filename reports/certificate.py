@@ -48,7 +48,9 @@ from reports.certificate_facts import (
     collect_parties,
     contract_summary,
     document_versions,
+    head_and_tail,
     record_ip,
+    steps_by_kind,
 )
 from reports.certificate_facts import organisation as _organisation
 from reports.certificate_style import MARGIN as _MARGIN
@@ -492,23 +494,47 @@ class _Layout:
             w.t("event_hash"),
             w.t("leaf"),
         ]
-        rows: list[list[Any]] = [[self.p(markup(h), "head") for h in head]]
         widths = [8 * mm, 24 * mm, 28 * mm, 21 * mm, 31 * mm, 48 * mm]
         widths.append(_WIDTH - sum(widths))
-        for n, event in enumerate(events):
+
+        def row(n: int) -> list[Any]:
+            event = events[n]
             record = event.get("record", {})
-            rows.append(
-                [
-                    self.p(str(n + 1), "cell"),
-                    self.p(w.when(record.get("occurred_at"), cell=True), "cell"),
-                    self.p(self.actor(record.get("actor")), "cell"),
-                    self.p(markup(record_ip(record) or "-"), "cell"),
-                    self.p(self.event_name(record.get("type"), widths[4] - 6), "cell"),
-                    self.p(_split_hex(str(event.get("leaf_hash", ""))), "mono"),
-                    self.p(escape(str(event.get("leaf_index"))), "cell"),
-                ]
+            return [
+                self.p(str(n + 1), "cell"),
+                self.p(w.when(record.get("occurred_at"), cell=True), "cell"),
+                self.p(self.actor(record.get("actor")), "cell"),
+                self.p(markup(record_ip(record) or "-"), "cell"),
+                self.p(self.event_name(record.get("type"), widths[4] - 6), "cell"),
+                self.p(_split_hex(str(event.get("leaf_hash", ""))), "mono"),
+                self.p(escape(str(event.get("leaf_index"))), "cell"),
+            ]
+
+        header = [self.p(markup(h), "head") for h in head]
+        first, last = head_and_tail(len(events))
+        out.append(_table([header, *(row(n) for n in first)], widths, long=True))
+        if last:
+            gap = w.t(
+                "timeline_gap",
+                first=first.stop + 1,
+                last=last.start,
+                n=last.start - first.stop,
+                total=len(events),
             )
-        out.append(_table(rows, widths, long=True))
+            out.append(self.p(markup(gap), "small"))
+            out.append(_table([header, *(row(n) for n in last)], widths, long=True))
+            out.append(self.p(markup(w.t("by_kind")), "h2"))
+            kinds = [[self.p(markup(w.t(h)), "head") for h in ("kind", "count", "first", "last")]]
+            kinds += [
+                [
+                    self.p(self.event_name(kind, 70 * mm), "cell"),
+                    self.p(str(count), "cell"),
+                    self.p(w.when(a, cell=True), "cell"),
+                    self.p(w.when(b, cell=True), "cell"),
+                ]
+                for kind, count, a, b in steps_by_kind(events)
+            ]
+            out.append(_table(kinds, [76 * mm, 18 * mm, 40 * mm, _WIDTH - 134 * mm]))
         return out
 
     # -- 4. proofs ------------------------------------------------------------------------
@@ -556,25 +582,33 @@ class _Layout:
             ]
         out.append(self.p(markup(w.t("inclusion")), "h2"))
         out.append(self.p(markup(w.t("inclusion_intro", size=cp.get("tree_size")))))
-        rows: list[list[Any]] = [
-            [self.p(markup(w.t(h)), "head") for h in ("leaf", "leaf_hash", "hashes", "path")]
-        ]
-        for event in bundle.get("events", []):
+        header = [self.p(markup(w.t(h)), "head") for h in ("leaf", "leaf_hash", "hashes", "path")]
+        events = bundle.get("events", [])
+
+        def row(event: Mapping[str, Any]) -> list[Any]:
             path = [str(h) for h in event.get("inclusion_proof", [])]
-            rows.append(
-                [
-                    self.p(escape(str(event.get("leaf_index"))), "cell"),
-                    self.p(escape(str(event.get("leaf_hash"))), "mono"),
-                    self.p(str(len(path)), "cell"),
-                    self.p(
-                        " ".join(escape(h[:8]) for h in path) or markup(w.t("leaf_is_root")),
-                        "mono",
-                    ),
-                ]
-            )
+            return [
+                self.p(escape(str(event.get("leaf_index"))), "cell"),
+                self.p(escape(str(event.get("leaf_hash"))), "mono"),
+                self.p(str(len(path)), "cell"),
+                self.p(
+                    " ".join(escape(h[:8]) for h in path) or markup(w.t("leaf_is_root")), "mono"
+                ),
+            ]
+
         widths = [12 * mm, 92 * mm, 12 * mm]
         widths.append(_WIDTH - sum(widths))
-        out.append(_table(rows, widths, long=True))
+        first, last = head_and_tail(len(events))
+        out.append(_table([header, *(row(events[n]) for n in first)], widths, long=True))
+        if last:
+            gap = w.t(
+                "proofs_gap",
+                first=events[first.stop].get("leaf_index"),
+                last=events[last.start - 1].get("leaf_index"),
+                n=last.start - first.stop,
+            )
+            out.append(self.p(markup(gap), "small"))
+            out.append(_table([header, *(row(events[n]) for n in last)], widths, long=True))
 
         out.append(self.p(markup(w.t("checks_made")), "h2"))
         groups: dict[str, list[Check]] = {}

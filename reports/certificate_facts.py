@@ -216,3 +216,32 @@ def document_versions(bundle: Mapping[str, Any]) -> tuple[int, int]:
     versions = len(parent)
     documents = len({find(x) for x in list(parent)})
     return documents, versions
+
+
+LONG = 200
+"""A subject with more steps than this has a summary timeline in its certificate: the first
+and the last ``LONG // 2`` steps, every kind of step counted; the attached bundle has all."""
+
+
+def head_and_tail(count: int) -> tuple[range, range]:
+    """The indexes printed of ``count`` rows: all, or the first and last ``LONG // 2``."""
+    if count <= LONG:
+        return range(count), range(0)
+    half = LONG // 2
+    return range(half), range(count - half, count)
+
+
+def steps_by_kind(events: Iterable[Mapping[str, Any]]) -> list[tuple[str, int, str, str]]:
+    """(type, count, first occurred_at, last occurred_at) of every kind of step, by count."""
+    kinds: dict[str, list[Any]] = {}
+    for event in events:
+        record = event.get("record", {})
+        kind = str(record.get("type", "-"))
+        when = str(record.get("occurred_at", ""))
+        found = kinds.setdefault(kind, [0, when, when])
+        found[0] += 1
+        found[1] = min(found[1], when)
+        found[2] = max(found[2], when)
+    return sorted(
+        ((k, int(v[0]), str(v[1]), str(v[2])) for k, v in kinds.items()), key=lambda x: -x[1]
+    )

@@ -172,6 +172,22 @@ TEXT: dict[str, tuple[str, str]] = {
     "actor": ("Actor", "操作者"),
     "action": ("Action", "操作"),
     "event_hash": ("Event hash", "事件哈希"),
+    "timeline_gap": (
+        "… steps #{first} to #{last} ({n} of them) are not printed here: all {total} are in the "
+        "attached evidence-bundle.json, each with its record and its proof, and every kind of "
+        "step is counted below.",
+        "…… 第 {first} 至第 {last} 步（共 {n} 步）未在此列出：全部 {total} 步均在附件 "
+        "evidence-bundle.json 中，各附其记录与证明；下方按类型统计了所有步骤。",
+    ),
+    "by_kind": ("Every step by kind", "按类型统计的全部步骤"),
+    "kind": ("Kind of step", "步骤类型"),
+    "first": ("First", "最早"),
+    "last": ("Last", "最晚"),
+    "proofs_gap": (
+        "… the proofs of leaves #{first} to #{last} ({n} of them) are in the attached "
+        "evidence-bundle.json.",
+        "…… 第 {first} 至第 {last} 个叶（共 {n} 个）的证明见附件 evidence-bundle.json。",
+    ),
     "s4": ("4. Proofs", "4. 证明"),
     "proofs_intro": (
         "The log is an RFC 9162 Merkle tree. Its state is a checkpoint: tree size and root, "

@@ -4,6 +4,7 @@ pdfsig, pyHanko and the offline verifier, on a real instance (SQLite, and Postgr
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import subprocess
 from collections.abc import Iterator
@@ -357,3 +358,26 @@ def test_markup_and_odd_values_in_records_are_printed_as_text(
     text = "\n".join(pdf_pages(issued.pdf, tmp_path))
     assert 'Eve <b>bold</b> & "quotes"' in text and "plain string actor" in text
     assert "not recorded" in text  # the list is not taken for an IP address
+
+
+def test_a_long_subject_prints_its_first_and_last_steps_and_counts_them_all(
+    app: Any, instance: Any, tenant_ref: Any, tmp_path: Path
+) -> None:
+    subject = "contract/2026/0250"
+    push_steps(instance, tenant_ref, subject, 250)
+    issued = issue(app, instance, tenant_ref, subject)
+    text = "\n".join(pdf_pages(issued.pdf, tmp_path))
+    flowing = " ".join(text.split())
+    events = issued.report.bundle["events"]
+    assert len(events) == 250
+    for shown in (events[0], events[99], events[150], events[249]):
+        assert shown["leaf_hash"][:32] in text
+    assert events[120]["leaf_hash"][:32] not in text  # in the bundle, not in the pages
+    assert "steps #101 to #150 (50 of them) are not printed here: all 250 are in the attached" in (
+        flowing
+    )
+    assert "Every step by kind" in text
+    assert "party.code_verified 125" in flowing and "party.viewed 125" in flowing
+    # the attached bundle still holds every step, and the certificate verifies as before
+    assert len(json.loads(extract_attachment(issued.pdf, tmp_path))["events"]) == 250
+    assert not [c for c in verify_file(issued.pdf).checks if c.ok is False]
