@@ -10,16 +10,12 @@ WAL flush and a turn of the ``log_state`` row lock. PostgreSQL is measured when
 from __future__ import annotations
 
 import os
-import tempfile
 import threading
 import time
 from typing import Any
 
-from evidence_chain.config import load_settings
+from bench.instance import fresh
 from evidence_chain.events import parse_event
-from evidence_chain.tenants import create_tenant
-from runtime.services import build_services
-from runtime.setup import initialise
 
 THREADS = 8
 PER_THREAD = 60
@@ -64,21 +60,13 @@ def _round(inst: Any, tenant: Any, grouped: bool) -> float:
 
 
 def _measure(name: str, env: dict[str, str]) -> str:
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(
-            {"EVIDENCE_HOME": tmp, "EVIDENCE_SCHEDULER": "false", "EVIDENCE_ANCHORING": "false"}
-            | env
-        )
-        initialise(settings)
-        inst = build_services(settings)
-        tenant, _ = create_tenant(inst.engine, "Bench")
+    with fresh(env) as (inst, tenant):
         rates: dict[bool, list[float]] = {True: [], False: []}
         groups_before = inst.ledger.sequencer.grouped
         for _ in range(ROUNDS):
             for grouped in (False, True):
                 rates[grouped].append(_round(inst, tenant, grouped))
         grouped_requests = inst.ledger.sequencer.grouped - groups_before
-        inst.close()
     best = {g: max(r) for g, r in rates.items()}
     share = grouped_requests / (ROUNDS * THREADS * PER_THREAD)
     return (

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, text
 
+from bench.instance import fresh
 from evidence_chain.config import load_settings
 from evidence_chain.core import merkle
 from evidence_chain.events import parse_event
@@ -52,13 +53,7 @@ def _inclusion_times(inst: Any, tenant: Any, indexes: list[int]) -> list[float]:
 
 def _side_by_side(inst: Any, tenant: Any, template: list[Any]) -> tuple[float, float]:
     """Events/s appending chunks into the full log and into a new one, alternately."""
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(
-            {"EVIDENCE_HOME": tmp, "EVIDENCE_SCHEDULER": "false", "EVIDENCE_ANCHORING": "false"}
-        )
-        initialise(settings)
-        empty = build_services(settings)
-        other, _ = create_tenant(empty.engine, "Bench")
+    with fresh() as (empty, other):
         rates: dict[str, list[float]] = {"big": [], "empty": []}
         pair = [("big", inst, tenant), ("empty", empty, other)]
         for round_ in range(SIDE_BY_SIDE):  # A B, B A, A B...: neither always goes first
@@ -66,7 +61,6 @@ def _side_by_side(inst: Any, tenant: Any, template: list[Any]) -> tuple[float, f
                 t0 = time.perf_counter()
                 services.ledger.append(who.id, who.public_id, template)
                 rates[name].append(len(template) / (time.perf_counter() - t0))
-        empty.close()
     return statistics.median(rates["big"]), statistics.median(rates["empty"])
 
 

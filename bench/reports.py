@@ -12,13 +12,11 @@ from typing import Any
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.reader import PdfFileReader
 
-from evidence_chain.config import load_settings
+from bench.instance import fresh
 from evidence_chain.events import parse_event
-from evidence_chain.tenants import authenticate, create_tenant
+from evidence_chain.tenants import authenticate
 from evidence_chain.verify import verify_file, web3_reader
 from reports.service import issue_report
-from runtime.services import build_services
-from runtime.setup import initialise
 from tests.anchoring.conftest import make_rig
 from web.context import services
 
@@ -65,13 +63,7 @@ def _rss_mib() -> float:
 def _large_subject() -> tuple[float, float]:
     """Median ms of a 1,000-event certificate, and the process's growth over ten of them
     (measured after a first one, which loads fonts, keys and libraries)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(
-            {"EVIDENCE_HOME": tmp, "EVIDENCE_SCHEDULER": "false", "EVIDENCE_ANCHORING": "false"}
-        )
-        initialise(settings)
-        inst = build_services(settings)
-        tenant, _ = create_tenant(inst.engine, "Bench")
+    with fresh() as (inst, tenant):
         events = [
             parse_event(
                 {
@@ -94,7 +86,6 @@ def _large_subject() -> tuple[float, float]:
             issue_report(inst, inst.signing, tenant, SUBJECT)
             times.append(time.perf_counter() - t0)
         grown = _rss_mib() - start
-        inst.close()
     return statistics.median(times) * 1000, grown
 
 

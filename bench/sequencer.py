@@ -11,14 +11,10 @@ here, in-process, the figure printed is the share of ``Ledger.append``'s own tim
 from __future__ import annotations
 
 import statistics
-import tempfile
 import time
 
-from evidence_chain.config import load_settings
+from bench.instance import fresh
 from evidence_chain.events import parse_event
-from evidence_chain.tenants import create_tenant
-from runtime.services import build_services
-from runtime.setup import initialise
 
 BATCH = 1000
 BATCHES = 30
@@ -41,13 +37,7 @@ def _batch(n: int) -> list[object]:
 
 def run() -> list[str]:
     """Append the same batches with the record parts made outside, then inside, the lock."""
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(
-            {"EVIDENCE_HOME": tmp, "EVIDENCE_SCHEDULER": "false", "EVIDENCE_ANCHORING": "false"}
-        )
-        initialise(settings)
-        inst = build_services(settings)
-        tenant, _ = create_tenant(inst.engine, "Bench")
+    with fresh() as (inst, tenant):
         ledger, engine = inst.ledger, inst.engine
         held: dict[str, list[float]] = {"outside": [], "inside": []}
         total: dict[str, list[float]] = {"outside": [], "inside": []}
@@ -68,7 +58,6 @@ def run() -> list[str]:
             done = time.perf_counter()
             held[mode].append(done - locked)
             total[mode].append(done - started)
-        inst.close()
     out = {m: statistics.median(held[m]) * 1000 for m in held}
     share = sum(held["outside"]) / sum(total["outside"])
     print(

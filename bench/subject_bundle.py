@@ -9,15 +9,11 @@ proof gets them) are timed beside it. Target: a 1,000-event bundle under 150 ms.
 from __future__ import annotations
 
 import statistics
-import tempfile
 import time
 
-from evidence_chain.config import load_settings
+from bench.instance import fresh
 from evidence_chain.events import parse_event
-from evidence_chain.tenants import create_tenant
 from reports.bundle import build_bundle
-from runtime.services import build_services
-from runtime.setup import initialise
 
 SUBJECT_EVENTS = 1_000
 NOISE = 19_000
@@ -42,13 +38,7 @@ def _events(subject: str | None, n: int) -> list[object]:
 
 def run() -> list[str]:
     """Time the bundle of a 1,000-event subject, and the same proofs one by one."""
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings(
-            {"EVIDENCE_HOME": tmp, "EVIDENCE_SCHEDULER": "false", "EVIDENCE_ANCHORING": "false"}
-        )
-        initialise(settings)
-        inst = build_services(settings)
-        tenant, _ = create_tenant(inst.engine, "Bench")
+    with fresh() as (inst, tenant):
         subject = "contract:HT-2026-001"
         mine, noise = _events(subject, SUBJECT_EVENTS), _events(None, NOISE)
         step = NOISE // SUBJECT_EVENTS
@@ -68,7 +58,6 @@ def run() -> list[str]:
             for event in stored:
                 inst.ledger.inclusion_proof(tenant.id, event.event_id, size)
             single_ms.append((time.perf_counter() - started) * 1000)
-        inst.close()
     assert len(bundle["events"]) == SUBJECT_EVENTS
     one_pass, per_event = statistics.median(bundle_ms), statistics.median(single_ms)
     print(
