@@ -73,6 +73,7 @@ def _register_routes(app: Flask, settings: Settings) -> None:
     from web import (
         api,
         console_auth,
+        console_contracts,
         console_pages,
         envelopes_api,
         errors,
@@ -99,6 +100,7 @@ def _register_routes(app: Flask, settings: Settings) -> None:
     webhooks_api.init_app(app)
     console_auth.init_app(app)
     console_pages.init_app(app)
+    console_contracts.init_app(app)
     metrics.init_app(app)
     keys_api.init_app(app)
     tenant_api.init_app(app)

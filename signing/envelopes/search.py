@@ -190,3 +190,25 @@ def awaiting(email: str) -> ColumnElement[bool]:
             PARTY.c.status == "pending",
         )
     )
+
+
+OPEN_STATUSES = ("sent", "in_progress")
+EXPIRING_WITHIN = dt.timedelta(days=7)
+BUCKETS = ("to_sign", "waiting", "completed", "drafts", "expiring")
+"""The dashboard's lists: what you have to sign, what waits for others, what is completed,
+the drafts, and the open envelopes that expire within :data:`EXPIRING_WITHIN`."""
+
+
+def bucket(name: str, email: str, now: dt.datetime) -> tuple[Filters, ColumnElement[bool] | None]:
+    """The filters and extra condition of a dashboard list (ValidationError if unknown)."""
+    if name == "to_sign":
+        return Filters(status=OPEN_STATUSES), awaiting(email)
+    if name == "waiting":
+        return Filters(status=OPEN_STATUSES), ~awaiting(email)
+    if name == "completed":
+        return Filters(status=("completed",)), None
+    if name == "drafts":
+        return Filters(status=("draft",)), None
+    if name == "expiring":
+        return Filters(status=OPEN_STATUSES), ENVELOPE.c.expires_at <= now + EXPIRING_WITHIN
+    raise ValidationError(f"view is one of {', '.join(BUCKETS)}", details={"field": "view"})
