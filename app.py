@@ -72,6 +72,7 @@ def _register_routes(app: Flask, settings: Settings) -> None:
     """Every blueprint, error handler and rate limit of the HTTP service."""
     from web import (
         api,
+        api_docs,
         console_auth,
         console_contracts,
         console_pages,
@@ -92,6 +93,7 @@ def _register_routes(app: Flask, settings: Settings) -> None:
     errors.init_app(app)
     params.init_app(app)
     api.init_app(app)
+    api_docs.init_app(app)
     signing_api.init_app(app)
     reports_api.init_app(app)
     verify_page.init_app(app)

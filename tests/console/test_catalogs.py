@@ -22,6 +22,7 @@ def extracted() -> set[str]:
     method_map = [
         ("web/console*.py", "python"),
         ("web/verify_page.py", "python"),
+        ("web/api_docs.py", "python"),
         ("web/templates/console/**.html", "jinja2"),
         ("web/templates/verify/**.html", "jinja2"),
     ]
