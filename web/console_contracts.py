@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
@@ -345,6 +346,19 @@ def void(envelope_id: str) -> BaseResponse:
 # --- downloads ------------------------------------------------------------------------------
 
 
+def attachment(name: str) -> str:
+    """A Content-Disposition for a document's own name: an ASCII ``filename`` for every client
+    and, for a name beyond ASCII (租赁合同.pdf), the UTF-8 ``filename*`` (RFC 6266)."""
+    ascii_name = (
+        "".join(c if c.isascii() and (c.isalnum() or c in "._- ") else "_" for c in name).strip()
+        or "document.pdf"
+    )
+    header = f'attachment; filename="{ascii_name}"'
+    if not name.isascii():
+        header += f"; filename*=UTF-8''{quote(name, safe='')}"
+    return header
+
+
 @bp.get("/app/contracts/<envelope_id>/documents/<int:n>")
 @login_required
 def document(envelope_id: str, n: int) -> Response:
@@ -353,8 +367,7 @@ def document(envelope_id: str, n: int) -> Response:
     version = request.args.get("version") or "current"
     name, pdf, sha = services().envelopes.document(tenant(), envelope_id, n, version, _who())
     response = Response(pdf, mimetype="application/pdf")
-    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in name) or "document.pdf"
-    response.headers["Content-Disposition"] = f'attachment; filename="{safe}"'
+    response.headers["Content-Disposition"] = attachment(name)
     response.headers["X-Sealtrail-Sha256"] = sha
     return response
 

@@ -116,6 +116,8 @@ def test_dashboard_search_and_a_contract_page(
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     pdf = owner.get(f"/app/contracts/{done}/documents/1")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    disposition = pdf.headers["Content-Disposition"]
+    assert disposition.isascii() and "filename*=UTF-8''%E5%90%88%E5%90%8C.pdf" in disposition
     early = owner.get(f"/app/contracts/{done}/bundle.json", headers=EN)
     assert early.status_code == 303
     assert "Try again in a few seconds" in _text(owner.get(early.headers["Location"], headers=EN))
