@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 from flask import Blueprint, Flask, Response, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
@@ -26,6 +25,7 @@ from signing.envelopes.search import BUCKETS, MAX_QUERY, Filters, bucket
 from web import console_base as base
 from web.console_base import login_required, me
 from web.context import services
+from web.envelopes_api import attachment
 from web.errors import status_of
 from web.params import date_arg, int_arg, text_arg
 
@@ -344,19 +344,6 @@ def void(envelope_id: str) -> BaseResponse:
 
 
 # --- downloads ------------------------------------------------------------------------------
-
-
-def attachment(name: str) -> str:
-    """A Content-Disposition for a document's own name: an ASCII ``filename`` for every client
-    and, for a name beyond ASCII (租赁合同.pdf), the UTF-8 ``filename*`` (RFC 6266)."""
-    ascii_name = (
-        "".join(c if c.isascii() and (c.isalnum() or c in "._- ") else "_" for c in name).strip()
-        or "document.pdf"
-    )
-    header = f'attachment; filename="{ascii_name}"'
-    if not name.isascii():
-        header += f"; filename*=UTF-8''{quote(name, safe='')}"
-    return header
 
 
 @bp.get("/app/contracts/<envelope_id>/documents/<int:n>")

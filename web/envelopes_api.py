@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from flask import Blueprint, Flask, Request, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -244,6 +245,20 @@ def void_envelope(envelope_id: str) -> Response:
     return jsonify(service().void(current_tenant(), envelope_id, reason, _who(request)))
 
 
+def attachment(name: str) -> str:
+    """A Content-Disposition for a document's own name: an ASCII ``filename`` for every client
+    and, for a name beyond ASCII (租赁合同.pdf), the UTF-8 ``filename*`` (RFC 6266). A header
+    is Latin-1: the name itself in it would fail under a real server."""
+    ascii_name = (
+        "".join(c if c.isascii() and (c.isalnum() or c in "._- ") else "_" for c in name).strip()
+        or "document.pdf"
+    )
+    header = f'attachment; filename="{ascii_name}"'
+    if not name.isascii():
+        header += f"; filename*=UTF-8''{quote(name, safe='')}"
+    return header
+
+
 @bp.get("/api/v1/envelopes/<envelope_id>/documents/<int:n>")
 @require_tenant
 def envelope_document(envelope_id: str, n: int) -> Response:
@@ -251,8 +266,7 @@ def envelope_document(envelope_id: str, n: int) -> Response:
     version = request.args.get("version") or "current"
     name, pdf, sha = service().document(current_tenant(), envelope_id, n, version, _who(request))
     response = Response(pdf, mimetype="application/pdf")
-    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in name) or "document.pdf"
-    response.headers["Content-Disposition"] = f'attachment; filename="{safe}"'
+    response.headers["Content-Disposition"] = attachment(name)
     response.headers["X-Sealtrail-Sha256"] = sha
     return response
 
