@@ -143,6 +143,16 @@ def _like(term: str) -> str:
     return f"%{escaped}%"
 
 
+def _sqlite_like(col: Any, term: str) -> ColumnElement[bool]:
+    # FTS5 answers ``LIKE`` from its trigram index only in the two-argument form, for three
+    # characters or more: a word with a wildcard character of its own is matched with an
+    # ESCAPE clause instead, and a shorter word too (SQLite 3.40's trigram index finds nothing
+    # for it), both by a scan of the index table.
+    if len(term) >= 3 and not any(c in term for c in "%_\\"):
+        return col.like(f"%{term}%")
+    return col.like(_like(term), escape="\\")
+
+
 def _matches(conn: Connection, column: str, terms: list[str]) -> ColumnElement[bool] | None:
     if not terms:
         return None
@@ -151,8 +161,8 @@ def _matches(conn: Connection, column: str, terms: list[str]) -> ColumnElement[b
         conds = [col.ilike(_like(t), escape="\\") for t in terms]
         return ENVELOPE.c.id.in_(select(PG_INDEX.c.envelope_id).where(and_(*conds)))
     col = SQLITE_INDEX.c[column]
-    conds = [col.like(_like(t), escape="\\") for t in terms]
-    return ENVELOPE.c.id.in_(select(SQLITE_INDEX.c.rowid).where(and_(*conds)))
+    found = [_sqlite_like(col, t) for t in terms]
+    return ENVELOPE.c.id.in_(select(SQLITE_INDEX.c.rowid).where(and_(*found)))
 
 
 def query(conn: Connection, tenant_id: int, filters: Filters) -> Select[Any]:
