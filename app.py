@@ -72,7 +72,9 @@ def _register_routes(app: Flask, settings: Settings) -> None:
     """Every blueprint, error handler and rate limit of the HTTP service."""
     from web import (
         api,
+        api_docs,
         console_auth,
+        console_contracts,
         console_pages,
         envelopes_api,
         errors,
@@ -91,6 +93,7 @@ def _register_routes(app: Flask, settings: Settings) -> None:
     errors.init_app(app)
     params.init_app(app)
     api.init_app(app)
+    api_docs.init_app(app)
     signing_api.init_app(app)
     reports_api.init_app(app)
     verify_page.init_app(app)
@@ -99,6 +102,7 @@ def _register_routes(app: Flask, settings: Settings) -> None:
     webhooks_api.init_app(app)
     console_auth.init_app(app)
     console_pages.init_app(app)
+    console_contracts.init_app(app)
     metrics.init_app(app)
     keys_api.init_app(app)
     tenant_api.init_app(app)

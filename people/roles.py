@@ -12,6 +12,8 @@ ROLES = ("owner", "admin", "member")
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "console.view": frozenset({"owner", "admin", "member"}),
+    "contracts.view": frozenset({"owner", "admin", "member"}),
+    "contracts.manage": frozenset({"owner", "admin", "member"}),
     "members.view": frozenset({"owner", "admin"}),
     "members.invite": frozenset({"owner", "admin"}),
     "members.change_role": frozenset({"owner", "admin"}),

@@ -357,7 +357,11 @@ def install(bp: Blueprint) -> None:
 
 
 def _template_globals() -> dict[str, Any]:
-    who = current() if request and request.blueprint in ("console", "console_auth") else None
+    who = (
+        current()
+        if request and request.blueprint in ("console", "console_auth", "contracts")
+        else None
+    )
     return {
         "csrf_token": csrf_token,
         "style_nonce": style_nonce,

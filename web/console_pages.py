@@ -1,4 +1,5 @@
-"""The console's pages behind the login: dashboard, members, security, API keys, webhooks.
+"""The console's pages behind the login: dashboard (its contract lists from
+:mod:`web.console_contracts`), members, security, API keys, webhooks.
 
 Thin: each route checks the role (:mod:`people.roles`), parses the form, calls one service
 method and renders, or redirects (303) with a message. Secrets shown once (recovery codes, a
@@ -22,6 +23,7 @@ from evidence_chain import tenants
 from evidence_chain.errors import EvidenceError
 from people import roles
 from web import console_base as base
+from web import console_contracts
 from web.console_base import login_required, me
 from web.context import services
 from web.errors import status_of
@@ -39,8 +41,8 @@ def _done(endpoint: str, message: str) -> BaseResponse:
 @bp.get("/app", strict_slashes=False)
 @login_required
 def dashboard() -> Response:
-    """Who you are, your organisation, and where to go (contracts come with their pages)."""
-    return base.render("console/dashboard.html")
+    """Your contracts by what they wait for (with counts), your organisation, where to go."""
+    return base.render("console/dashboard.html", lists=console_contracts.dashboard_lists())
 
 
 # --- members -----------------------------------------------------------------------------

@@ -11,16 +11,18 @@ from __future__ import annotations
 import base64
 import binascii
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from flask import Blueprint, Flask, Request, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from evidence_chain.errors import PayloadTooLargeError, ValidationError
 from signing.envelopes.rules import STATUSES as ENVELOPE_STATUSES
+from signing.envelopes.search import MAX_QUERY, Filters
 from web.auth import current_tenant, require_tenant
 from web.bodies import json_object, parse_text
 from web.context import services
-from web.params import int_arg, int_schema
+from web.params import date_arg, int_arg, int_schema, text_arg
 
 if TYPE_CHECKING:  # pyHanko and the rest of the signing engine load on first use, not here
     from signing.envelopes.service import EnvelopeService, InitiatorContext, RequestContext
@@ -30,6 +32,7 @@ MAX_UA = 512
 MULTIPART_OVERHEAD = 1024 * 1024
 MAX_DOCUMENTS_TOTAL = 10
 MAX_PAGE = 200
+MAX_PAGE_NUMBER = 100_000
 
 
 def service() -> EnvelopeService:
@@ -141,18 +144,50 @@ def create_envelope() -> tuple[Response, int]:
     return jsonify(body), 201
 
 
+def search_filters() -> Filters:
+    """The search of a request's query string: ``q``, ``status`` (one or several, by commas
+    or repeated), ``from``, ``to`` (dates or ISO 8601 times), ``party``; 400 on bad input."""
+    statuses: list[str] = []
+    for raw in request.args.getlist("status"):
+        if len(raw) > 100:
+            raise ValidationError("status is too long", details={"field": "status"})
+        statuses += [s.strip() for s in raw.split(",") if s.strip()]
+    return Filters(
+        q=text_arg("q", maximum=MAX_QUERY),
+        status=tuple(dict.fromkeys(statuses)),
+        created_from=date_arg("from"),
+        created_to=date_arg("to", end_of_day=True),
+        party=text_arg("party", maximum=MAX_QUERY),
+    )
+
+
 @bp.get("/api/v1/envelopes")
 @require_tenant
 def list_envelopes() -> Response:
-    """The tenant's envelopes, newest first; ``?status=&after=<id>&limit=``."""
+    """The tenant's envelopes, newest first, found by ``q``, ``status``, ``from``, ``to``,
+    ``party``; paged by ``cursor`` (or ``after``) and ``limit``, or by ``page`` and ``limit``."""
     limit = int_arg("limit", default=50, minimum=1, maximum=MAX_PAGE) or 50
-    items, next_after = service().list_envelopes(
+    page = int_arg("page", minimum=1, maximum=MAX_PAGE_NUMBER)
+    cursor = text_arg("cursor", maximum=40) or text_arg("after", maximum=40)
+    if page is not None and cursor is not None:
+        raise ValidationError("give either page or cursor, not both", details={"field": "page"})
+    found = service().search(
         current_tenant(),
-        status=request.args.get("status") or None,
-        after=request.args.get("after") or None,
+        search_filters(),
+        cursor=cursor,
+        page=page,
         limit=limit,
+        total=page is not None,
     )
-    return jsonify({"envelopes": items, "next_after": next_after})
+    body: dict[str, Any] = {
+        "envelopes": found.items,
+        "next_cursor": found.next_cursor,
+        "next_after": found.next_cursor,
+    }
+    if page is not None:
+        body["page"] = page
+        body["total"] = found.total
+    return jsonify(body)
 
 
 @bp.get("/api/v1/envelopes/<envelope_id>")
@@ -210,6 +245,20 @@ def void_envelope(envelope_id: str) -> Response:
     return jsonify(service().void(current_tenant(), envelope_id, reason, _who(request)))
 
 
+def attachment(name: str) -> str:
+    """A Content-Disposition for a document's own name: an ASCII ``filename`` for every client
+    and, for a name beyond ASCII (租赁合同.pdf), the UTF-8 ``filename*`` (RFC 6266). A header
+    is Latin-1: the name itself in it would fail under a real server."""
+    ascii_name = (
+        "".join(c if c.isascii() and (c.isalnum() or c in "._- ") else "_" for c in name).strip()
+        or "document.pdf"
+    )
+    header = f'attachment; filename="{ascii_name}"'
+    if not name.isascii():
+        header += f"; filename*=UTF-8''{quote(name, safe='')}"
+    return header
+
+
 @bp.get("/api/v1/envelopes/<envelope_id>/documents/<int:n>")
 @require_tenant
 def envelope_document(envelope_id: str, n: int) -> Response:
@@ -217,8 +266,7 @@ def envelope_document(envelope_id: str, n: int) -> Response:
     version = request.args.get("version") or "current"
     name, pdf, sha = service().document(current_tenant(), envelope_id, n, version, _who(request))
     response = Response(pdf, mimetype="application/pdf")
-    safe = "".join(c if c.isalnum() or c in "._- " else "_" for c in name) or "document.pdf"
-    response.headers["Content-Disposition"] = f'attachment; filename="{safe}"'
+    response.headers["Content-Disposition"] = attachment(name)
     response.headers["X-Sealtrail-Sha256"] = sha
     return response
 
@@ -284,20 +332,64 @@ OPENAPI_PATHS: dict[str, Any] = {
             },
         },
         "get": {
-            "summary": "List envelopes, newest first",
+            "summary": "Search envelopes, newest first",
+            "description": (
+                "Every parameter is optional. `q` finds words (substrings, any case, Chinese "
+                "included) in the title, the envelope id and the parties' names, emails and "
+                "organisations; `party` looks in the parties only. Page with `cursor` (the "
+                "`next_cursor` of the previous answer: stable while envelopes are added) or "
+                "with `page` (from 1, the answer then holds `total`)."
+            ),
             "security": _SEC,
             "parameters": [
                 {
+                    "name": "q",
+                    "in": "query",
+                    "schema": {"type": "string", "maxLength": MAX_QUERY},
+                },
+                {
                     "name": "status",
                     "in": "query",
-                    "schema": {"type": "string", "enum": list(ENVELOPE_STATUSES)},
+                    "description": "one status, or several separated by commas",
+                    "schema": {
+                        "type": "string",
+                        "maxLength": 100,
+                        "examples": ["sent,in_progress"],
+                    },
+                    "x-enum": list(ENVELOPE_STATUSES),
                 },
-                {"name": "after", "in": "query", "schema": {"type": "string"}},
+                {
+                    "name": "from",
+                    "in": "query",
+                    "description": "created at or after (a date, or an ISO 8601 time)",
+                    "schema": {"type": "string", "maxLength": 40},
+                },
+                {
+                    "name": "to",
+                    "in": "query",
+                    "description": "created at or before (a date counts whole)",
+                    "schema": {"type": "string", "maxLength": 40},
+                },
+                {
+                    "name": "party",
+                    "in": "query",
+                    "schema": {"type": "string", "maxLength": MAX_QUERY},
+                },
+                {"name": "cursor", "in": "query", "schema": {"type": "string", "maxLength": 40}},
+                {
+                    "name": "after",
+                    "in": "query",
+                    "deprecated": True,
+                    "schema": {"type": "string", "maxLength": 40},
+                },
+                {"name": "page", "in": "query", "schema": int_schema(1, MAX_PAGE_NUMBER)},
                 {"name": "limit", "in": "query", "schema": int_schema(1, MAX_PAGE, default=50)},
             ],
             "responses": {
-                "200": _ok("envelopes and next_after"),
-                "400": _err("Unknown status or limit out of range"),
+                "200": _ok(
+                    "envelopes, next_cursor (null on the last page); page and total with page"
+                ),
+                "400": _err("Unknown status, bad date, text too long, limit out of range"),
                 **_COMMON,
             },
         },

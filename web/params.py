@@ -10,6 +10,7 @@ name the parameter, where it is, and its bounds.
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from flask import Flask, request
@@ -85,3 +86,40 @@ def _check_path_ints(_endpoint: str | None, values: dict[str, Any] | None) -> No
 def init_app(app: Flask) -> None:
     """Check every integer of every route's path against ``1..MAX_INT`` before its view runs."""
     app.url_value_preprocessor(_check_path_ints)
+
+
+def date_arg(name: str, *, end_of_day: bool = False) -> datetime | None:
+    """The query parameter ``name`` as a UTC time: a date (``2026-11-24``, its first moment,
+    or its last with ``end_of_day``) or an ISO 8601 time (with an offset, else UTC); None when
+    absent. Anything else is an InvalidParameterError naming the parameter."""
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        if len(raw) > 40:
+            raise ValueError(raw)
+        if len(raw) == 10:
+            day = date.fromisoformat(raw)
+            moment = datetime.combine(day, time.max if end_of_day else time.min)
+        else:
+            moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidParameterError(
+            f"query parameter {name!r} must be a date (YYYY-MM-DD) or an ISO 8601 time",
+            details={"field": name, "in": "query", "format": "date or date-time"},
+        ) from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def text_arg(name: str, *, maximum: int) -> str | None:
+    """The query parameter ``name`` stripped (None when absent or blank); longer than
+    ``maximum`` characters, or holding a control character, is an InvalidParameterError."""
+    raw = (request.args.get(name) or "").strip()
+    if not raw:
+        return None
+    if len(raw) > maximum or any(ord(c) < 32 for c in raw):
+        raise InvalidParameterError(
+            f"query parameter {name!r} is text of at most {maximum} characters",
+            details={"field": name, "in": "query", "maxLength": maximum},
+        )
+    return raw

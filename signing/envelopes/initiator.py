@@ -4,24 +4,37 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from evidence_chain import db
 from evidence_chain.clock import aware as _aware
 from evidence_chain.clock import iso as _iso
 from evidence_chain.errors import ConflictError, NotFoundError, RateLimitedError, ValidationError
 from evidence_chain.tenants import TenantRef
-from signing.envelopes import rules
+from signing.envelopes import rules, search
 from signing.envelopes.codes import EnvelopeCodes
 from signing.envelopes.intake import checked_text
 from signing.envelopes.rules import STATUSES, EnvelopeAction, EnvelopeStatus, PartyStatus
+from signing.envelopes.search import unindex_envelope
 from signing.envelopes.signer import document_timestamp, stamp_void
 from signing.envelopes.store import DOCUMENT, ENVELOPE, FIELD, PARTY
 from signing.envelopes.views import InitiatorContext, _actor_initiator
 
 REMIND_INTERVAL = dt.timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """A page of envelopes: the summaries, the cursor of the next page (None on the last),
+    the number of all matches when asked for, and whether more follow."""
+
+    items: list[dict[str, Any]]
+    next_cursor: str | None
+    total: int | None
+    more: bool
 
 
 class EnvelopeInitiator(EnvelopeCodes):
@@ -49,35 +62,70 @@ class EnvelopeInitiator(EnvelopeCodes):
                 f"status is one of {', '.join(STATUSES)}", details={"field": "status"}
             )
         self.expire_due_for(tenant.id)
-        query = select(ENVELOPE).where(ENVELOPE.c.tenant_id == tenant.id)
-        if status is not None:
-            query = query.where(ENVELOPE.c.status == status)
+        page = self.search(
+            tenant, search.Filters(status=(status,) if status else ()), cursor=after, limit=limit
+        )
+        return page.items, page.next_cursor
+
+    def search(
+        self,
+        tenant: TenantRef,
+        filters: search.Filters,
+        *,
+        cursor: str | None = None,
+        page: int | None = None,
+        limit: int = 50,
+        total: bool = False,
+        extra: Any = None,
+    ) -> SearchPage:
+        """The tenant's envelopes that match ``filters``, newest first: after the envelope
+        ``cursor`` (stable while envelopes are added), or the ``page``-th page (from 1) of
+        ``limit``. ``total`` counts every match as well; ``extra`` is one more condition."""
+        self.expire_due_for(tenant.id)
         with db.reading(self.engine) as conn:
-            if after:
-                anchor = self._tenant_envelope(conn, tenant.id, after)
+            query = search.query(conn, tenant.id, filters)
+            if extra is not None:
+                query = query.where(extra)
+            counted = None
+            if total:
+                inner = query.with_only_columns(ENVELOPE.c.id).subquery()
+                counted = int(conn.execute(select(func.count()).select_from(inner)).scalar_one())
+            if cursor:
+                anchor = self._tenant_envelope(conn, tenant.id, cursor)
                 query = query.where(ENVELOPE.c.id < anchor.id)
-            rows = conn.execute(query.order_by(ENVELOPE.c.id.desc()).limit(limit + 1)).all()
+            query = query.order_by(ENVELOPE.c.id.desc()).limit(limit + 1)
+            if page is not None and page > 1:
+                query = query.offset((page - 1) * limit)
+            rows = conn.execute(query).all()
             more = len(rows) > limit
             rows = rows[:limit]
-            items = []
-            for row in rows:
-                parties = conn.execute(
-                    select(PARTY.c.status).where(PARTY.c.envelope_id == row.id)
-                ).all()
-                items.append(
-                    {
-                        "id": row.public_id,
-                        "title": row.title,
-                        "status": row.status,
-                        "created_at": _iso(row.created_at),
-                        "sent_at": _iso(row.sent_at),
-                        "completed_at": _iso(row.completed_at),
-                        "expires_at": _iso(row.expires_at),
-                        "parties": len(parties),
-                        "signed": sum(1 for p in parties if p.status == PartyStatus.SIGNED),
-                    }
-                )
-        return items, (rows[-1].public_id if more and rows else None)
+            items = self._summaries(conn, rows)
+        return SearchPage(items, rows[-1].public_id if more and rows else None, counted, more)
+
+    def _summaries(self, conn: Any, rows: Sequence[Any]) -> list[dict[str, Any]]:
+        by_env: dict[int, list[Any]] = {int(r.id): [] for r in rows}
+        if by_env:
+            for p in conn.execute(
+                select(PARTY.c.envelope_id, PARTY.c.name, PARTY.c.status)
+                .where(PARTY.c.envelope_id.in_(list(by_env)))
+                .order_by(PARTY.c.id)
+            ):
+                by_env[int(p.envelope_id)].append(p)
+        return [
+            {
+                "id": row.public_id,
+                "title": row.title,
+                "status": row.status,
+                "created_at": _iso(row.created_at),
+                "sent_at": _iso(row.sent_at),
+                "completed_at": _iso(row.completed_at),
+                "expires_at": _iso(row.expires_at),
+                "parties": len(by_env[int(row.id)]),
+                "signed": sum(1 for p in by_env[int(row.id)] if p.status == PartyStatus.SIGNED),
+                "party_names": [p.name for p in by_env[int(row.id)]],
+            }
+            for row in rows
+        ]
 
     def send(self, tenant: TenantRef, envelope_id: str, who: InitiatorContext) -> dict[str, Any]:
         """Send a draft: the parties of the first group get their links."""
@@ -261,6 +309,7 @@ class EnvelopeInitiator(EnvelopeCodes):
             conn.execute(delete(FIELD).where(FIELD.c.envelope_id == row.id))
             conn.execute(delete(PARTY).where(PARTY.c.envelope_id == row.id))
             conn.execute(delete(DOCUMENT).where(DOCUMENT.c.envelope_id == row.id))
+            unindex_envelope(conn, int(row.id))
             conn.execute(delete(ENVELOPE).where(ENVELOPE.c.id == row.id))
 
     def document(

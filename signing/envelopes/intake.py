@@ -18,6 +18,7 @@ from evidence_chain.tenants import TenantRef
 from signing.envelopes.appearance import MARK_KINDS, page_boxes
 from signing.envelopes.evidence import EnvelopeEvidence
 from signing.envelopes.rules import EnvelopeStatus, PartyStatus
+from signing.envelopes.search import index_envelope
 from signing.envelopes.store import DOCUMENT, ENVELOPE, FIELD, PARTY
 from signing.envelopes.views import InitiatorContext, _actor_initiator
 
@@ -201,6 +202,7 @@ class EnvelopeIntake(EnvelopeEvidence):
                 ).scalar_one()
                 for f in p["fields"]:
                     conn.execute(insert(FIELD).values(envelope_id=env_id, party_id=party_id, **f))
+            index_envelope(conn, env_id)
             env_row = conn.execute(select(ENVELOPE).where(ENVELOPE.c.id == env_id)).one()
             loaded = self._load(conn, env_row)
             self._event(

@@ -97,6 +97,7 @@ class InitiatorContext:
 
     key_prefix: str | None
     request: RequestContext
+    person_id: str | None = None  # a person of the tenant acting in the console
 
 
 def _field_view(row: Any) -> FieldView:
@@ -144,6 +145,8 @@ def _actor_party(party: Any) -> dict[str, Any]:
 
 
 def _actor_initiator(who: InitiatorContext) -> dict[str, Any]:
+    if who.person_id is not None:
+        return {"role": "initiator", "api_key_prefix": None, "person_id": who.person_id}
     return {"role": "initiator", "api_key_prefix": who.key_prefix}
 
 

@@ -1,13 +1,16 @@
 """The console in headless Chromium against the real service (gunicorn), mail through a local
 SMTP server (aiosmtpd), in Chinese and in English: the owner sets a password from the CLI's
 link, logs in, turns on two-step login, adds and deletes a webhook endpoint, logs out and in
-again with a TOTP code, invites a member who sets a password from the mail and logs in; five
+again with a TOTP code, sends a contract through the API and finds it in the console by its
+party's name (Chinese in Chinese), opens it and downloads its PDF, reads /api/docs (Swagger UI,
+no CSP error), invites a member who sets a password from the mail and logs in; five
 wrong passwords lock an account. On every page: axe-core finds no serious or critical
 violation, nothing overflows a 390 px screen, no string of the other language shows, and a
 screenshot at 1280 and 390 px is saved under ``test-artifacts/console``."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +24,7 @@ from babel.messages.pofile import read_po
 from tests.browser import browser  # noqa: F401 - the fixture
 from tests.envelopes.conftest import Mailbox, smtp  # noqa: F401 - the SMTP fixture
 from tests.service import Service, free_port, service_env
+from tests.signing.conftest import make_pdf
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -107,6 +111,41 @@ class Checker:
         page.screenshot(path=str(self.folder / f"{name}-390.png"), full_page=True)
         page.set_viewport_size({"width": 1280, "height": 900})
         self.seen.append(name)
+
+
+PARTY = {"zh_CN": "张伟", "en": "Wei Zhang"}
+TITLE = {"zh_CN": "房屋租赁合同", "en": "Lease of the warehouse"}
+
+
+def send_contract(context: Any, url: str, key: str, lang: str) -> str:
+    """Create and send a one-party contract through the API; its id."""
+    spec = {
+        "title": TITLE[lang],
+        "parties": [
+            {
+                "name": PARTY[lang],
+                "email": "party@example.com",
+                "fields": [{"kind": "signature", "page": 1, "x": 72, "y": 72}],
+            }
+        ],
+    }
+    auth = {"Authorization": f"Bearer {key}"}
+    made = context.request.post(
+        f"{url}/api/v1/envelopes",
+        headers=auth,
+        multipart={
+            "spec": json.dumps(spec),
+            "documents": {
+                "name": "租赁合同.pdf" if lang == "zh_CN" else "lease.pdf",
+                "mimeType": "application/pdf",
+                "buffer": make_pdf(1),
+            },
+        },
+    )
+    assert made.status == 201, made.text()
+    env_id = str(made.json()["id"])
+    assert context.request.post(f"{url}/api/v1/envelopes/{env_id}/send", headers=auth).ok
+    return env_id
 
 
 def log_in(page: Any, url: str, email: str, password: str) -> None:
@@ -201,6 +240,39 @@ def test_console_people_and_sessions(
     page.wait_for_load_state()
     assert page.inner_text("#api-key").startswith("stk_")
     check.page(page, "keys-issued")
+
+    # contracts: one sent through the API with the new key shows on the dashboard, is found
+    # by its party's name (Chinese in Chinese), and opens with its steps and downloads
+    env_id = send_contract(owner, service.url, page.inner_text("#api-key").strip(), lang)
+    page.goto(f"{service.url}/app")
+    assert page.locator(f"a[href='/app/contracts/{env_id}']").count() >= 1
+    check.page(page, "dashboard-contracts")
+    page.goto(f"{service.url}/app/contracts")
+    check.page(page, "contracts")
+    page.fill("#q", PARTY[lang].split()[-1])
+    page.press("#q", "Enter")
+    page.wait_for_load_state()
+    assert page.locator(f"a[href='/app/contracts/{env_id}']").count() == 1
+    check.page(page, "contracts-search")
+    page.click(f"a[href='/app/contracts/{env_id}']")
+    page.wait_for_url(f"{service.url}/app/contracts/{env_id}")
+    assert PARTY[lang] in page.inner_text("table")
+    check.page(page, "contract")
+    with page.expect_download() as download:
+        page.click("a[href$='/documents/1']")
+    assert download.value.suggested_filename.endswith(".pdf")
+
+    # the API reference: Swagger UI from this service, nothing refused by the CSP
+    console_errors: list[str] = []
+    docs = owner.new_page()
+    docs.on("console", lambda m: console_errors.append(m.text) if m.type == "error" else None)
+    docs.goto(f"{service.url}/api/docs")
+    docs.wait_for_selector(".swagger-ui .info .title", timeout=20000)
+    docs.get_by_text("/api/v1/envelopes/{id}/void", exact=True).wait_for(timeout=20000)
+    assert console_errors == [], console_errors
+    docs.screenshot(path=str(check.folder / "api-docs-1280.png"))
+    docs.close()
+    page.goto(f"{service.url}/app/keys")
     page.click("form[action$='/revoke'] button >> nth=0")
     page.wait_for_load_state()
     assert page.locator("form[action$='/revoke']").count() == 1
@@ -246,4 +318,4 @@ def test_console_people_and_sessions(
     stranger.goto(f"{service.url}/app/no-such-page")
     check.page(stranger, "not-found")
     owner.close()
-    assert len(check.seen) == 15
+    assert len(check.seen) == 19

@@ -23,6 +23,7 @@ def extracted() -> set[str]:
         ("web/console*.py", "python"),
         ("web/verify_page.py", "python"),
         ("web/signer_page.py", "python"),
+        ("web/api_docs.py", "python"),
         ("web/templates/console/**.html", "jinja2"),
         ("web/templates/verify/**.html", "jinja2"),
         ("web/templates/signer/**.html", "jinja2"),

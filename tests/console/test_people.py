@@ -49,7 +49,7 @@ def test_cli_link_sets_a_password_once_and_the_owner_logs_in(app: Any, instance:
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/app" in cookie
     dashboard = client.get("/app", headers={"Accept-Language": "en"}).get_data(as_text=True)
     assert "Acme 示例" in dashboard and "owner@example.com" in dashboard and "Owner" in dashboard
-    assert "No contracts here yet" in dashboard
+    assert '<span class="count">0</span> For you to sign' in dashboard
 
     # the session id and the password are stored hashed only
     from people.models import PERSON, SESSION

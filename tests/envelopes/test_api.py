@@ -316,3 +316,20 @@ def test_openapi_lists_the_envelope_api(client: Any) -> None:
     doc = paths["/api/v1/envelopes/{id}/documents/{n}"]["get"]
     versions = next(p for p in doc["parameters"] if p["name"] == "version")
     assert versions["schema"]["enum"] == ["current", "original", "void"]
+
+
+def test_a_chinese_document_name_downloads_under_its_name(
+    client: Any, auth: dict[str, str], contract_pdf: bytes
+) -> None:
+    spec = {
+        **one_party_spec(),
+        "documents": [
+            {"name": "租赁合同.pdf", "content_base64": base64.b64encode(contract_pdf).decode()}
+        ],
+    }
+    env = client.post("/api/v1/envelopes", json=spec, headers=auth).get_json()
+    r = client.get(f"/api/v1/envelopes/{env['id']}/documents/1", headers=auth)
+    disposition = r.headers["Content-Disposition"]
+    disposition.encode("latin-1")  # a real server sends only Latin-1 headers
+    assert 'filename="____.pdf"' in disposition
+    assert "filename*=UTF-8''%E7%A7%9F%E8%B5%81%E5%90%88%E5%90%8C.pdf" in disposition
