@@ -21,6 +21,8 @@ MAIL_INTERVAL = 5.0
 """Seconds between mail delivery runs (new mail also leaves at once, from the process that
 queued it; this job sends the retries and whatever a crashed process left)."""
 ENVELOPE_EXPIRY_INTERVAL = 60.0
+ENVELOPE_REMINDER_INTERVAL = 300.0
+"""How often the reminder job looks (each envelope says how often its parties are reminded)."""
 """Seconds between envelope expiry runs (expiry is also checked lazily on access)."""
 
 
@@ -49,6 +51,13 @@ def scheduled_jobs(services: Services) -> list[Job]:
         jobs.append(Job("mail", logged(services.mail.drain), MAIL_INTERVAL))
     jobs.append(
         Job("envelope-expiry", logged(services.envelopes.expire_due), ENVELOPE_EXPIRY_INTERVAL)
+    )
+    jobs.append(
+        Job(
+            "envelope-reminders",
+            logged(services.envelopes.remind_due),
+            ENVELOPE_REMINDER_INTERVAL,
+        )
     )
     return jobs
 

@@ -69,7 +69,12 @@ def test_the_scheduler_runs_every_job_on_the_shared_services(instance):
     leader = SchedulerLeader(instance)
     assert leader.services is instance
     ids = [job.id for job in leader.jobs]
-    assert ids == ["checkpoint", "webhooks", "envelope-expiry"]  # anchoring is off here
+    assert ids == [
+        "checkpoint",
+        "webhooks",
+        "envelope-expiry",
+        "envelope-reminders",
+    ]  # no anchoring
     assert [job.id for job in scheduled_jobs(instance)] == ids
 
 

@@ -215,6 +215,62 @@ class EnvelopeInitiator(EnvelopeCodes):
                 )
             return [p.public_id for p in targets]
 
+    def remind_due(self) -> int:
+        """The reminder job: remind every party whose turn it is in an envelope that asks for
+        automatic reminders, once its ``every_days`` have passed since its turn began or it
+        was last reminded (by hand or automatically); return how many were reminded.
+
+        Each reminder is an ``envelope.reminded`` event (``automatic: true``, the service as
+        actor) sent like a manual one; never more often than the envelope asks, whatever the
+        job's own interval.
+        """
+        now = self.clock()
+        with db.reading(self.engine) as conn:
+            rows = conn.execute(
+                select(ENVELOPE.c.id).where(
+                    ENVELOPE.c.remind_every_days.is_not(None),
+                    ENVELOPE.c.status.in_(
+                        (EnvelopeStatus.SENT.value, EnvelopeStatus.IN_PROGRESS.value)
+                    ),
+                    ENVELOPE.c.expires_at > now,
+                )
+            ).all()
+        reminded = 0
+        for (envelope_id,) in rows:
+            with self.engine.begin() as conn:
+                row = self._lock_envelope(conn, int(envelope_id))
+                if row.status not in (EnvelopeStatus.SENT, EnvelopeStatus.IN_PROGRESS):
+                    continue  # finished since it was read
+                loaded = self._load(conn, row)
+                every = dt.timedelta(days=int(row.remind_every_days))
+                turn = loaded.turn()
+                began = max(
+                    [_aware(row.sent_at)]
+                    + [
+                        _aware(p.signed_at)
+                        for p in loaded.parties
+                        if p.routing_order < turn and p.signed_at is not None
+                    ]
+                )
+                for p in loaded.parties:
+                    if p.status != PartyStatus.PENDING or p.routing_order != turn:
+                        continue
+                    last = max(began, _aware(p.reminded_at) or began)
+                    if now - last < every:
+                        continue
+                    channel = self._send_link(conn, loaded, p, reminder=True)
+                    conn.execute(update(PARTY).where(PARTY.c.id == p.id).values(reminded_at=now))
+                    self._event(
+                        conn,
+                        loaded,
+                        "envelope.reminded",
+                        {"role": "system", "name": "automatic reminder"},
+                        None,
+                        {"party_id": p.public_id, "channel": channel, "automatic": True},
+                    )
+                    reminded += 1
+        return reminded
+
     def withdraw(
         self, tenant: TenantRef, envelope_id: str, reason: str | None, who: InitiatorContext
     ) -> dict[str, Any]:

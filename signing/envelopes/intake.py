@@ -56,6 +56,18 @@ def _inum(value: Any, label: str) -> float:
     return float(value)
 
 
+def _reminders(value: Any) -> int | None:
+    """``reminders: {"every_days": N}`` (1 to 30) or null: how often the parties whose turn it
+    is are reminded until they sign."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"every_days"}:
+        raise ValidationError(
+            'reminders is {"every_days": N} or null', details={"field": "reminders"}
+        )
+    return _iint(value["every_days"], "reminders.every_days", 1, 30)
+
+
 def _iint(value: Any, label: str, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValidationError(
@@ -85,7 +97,15 @@ class EnvelopeIntake(EnvelopeEvidence):
             raise ValidationError(
                 "the envelope spec must be a JSON object", details={"field": "spec"}
             )
-        allowed = {"title", "message", "order", "expires_at", "expires_in_days", "parties"}
+        allowed = {
+            "title",
+            "message",
+            "order",
+            "expires_at",
+            "expires_in_days",
+            "reminders",
+            "parties",
+        }
         unknown = sorted(set(spec) - allowed)
         if unknown:
             raise ValidationError(f"unknown field {unknown[0]!r}", details={"field": unknown[0]})
@@ -96,6 +116,7 @@ class EnvelopeIntake(EnvelopeEvidence):
             raise ValidationError(
                 f"order is one of {', '.join(ORDER_MODES)}", details={"field": "order"}
             )
+        remind_every_days = _reminders(spec.get("reminders"))
         now = self.clock()
         expires_at = now + DEFAULT_EXPIRY
         if spec.get("expires_at") is not None:
@@ -165,6 +186,7 @@ class EnvelopeIntake(EnvelopeEvidence):
                     created_by=who.key_prefix,
                     expires_at=expires_at,
                     created_at=now,
+                    remind_every_days=remind_every_days,
                 )
                 .returning(ENVELOPE.c.id)
             ).scalar_one()
@@ -229,6 +251,7 @@ class EnvelopeIntake(EnvelopeEvidence):
                         for p in loaded.parties
                     ],
                     "expires_at": _iso(expires_at),
+                    "reminders": {"every_days": remind_every_days} if remind_every_days else None,
                 },
             )
             return self._detail(loaded)

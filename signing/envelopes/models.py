@@ -31,6 +31,8 @@ class Envelope(SQLModel, table=True):
     created_by: str | None = Field(default=None, max_length=40)
     expires_at: datetime
     created_at: datetime
+    remind_every_days: int | None = None
+    """Remind the parties whose turn it is every this many days until they sign (None: no)."""
     sent_at: datetime | None = None
     completed_at: datetime | None = None
     finished_at: datetime | None = None

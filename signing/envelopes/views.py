@@ -175,6 +175,9 @@ class EnvelopeViews(EnvelopeStore):
             "sent_at": _iso(env.sent_at),
             "completed_at": _iso(env.completed_at),
             "expires_at": _iso(env.expires_at),
+            "reminders": (
+                {"every_days": int(env.remind_every_days)} if env.remind_every_days else None
+            ),
             "finished_at": _iso(env.finished_at),
             "finished_reason": env.finished_reason,
             "voided_at": _iso(env.voided_at),
