@@ -30,12 +30,35 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     schema = "t_" + uuid.uuid4().hex[:16]
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
+        _trigram_in_public(conn)
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     sep = "&" if "?" in base else "?"
     yield f"{base}{sep}options=-csearch_path%3D{schema}"
     with admin.connect() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+def _trigram_in_public(conn: Any) -> None:
+    """Keep ``pg_trgm`` in ``public``: made inside one test's schema, it would go when that
+    schema is dropped, and take the search indexes of every other test's schema with it."""
+    from sqlalchemy.exc import DBAPIError
+
+    for _ in range(3):
+        try:
+            home = conn.execute(
+                text(
+                    "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n"
+                    " ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"
+                )
+            ).scalar()
+            if home is None:
+                conn.execute(text("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public"))
+            elif home != "public":
+                conn.execute(text("ALTER EXTENSION pg_trgm SET SCHEMA public"))
+            return
+        except DBAPIError:  # another worker made or moved it at the same moment
+            continue
 
 
 @pytest.fixture

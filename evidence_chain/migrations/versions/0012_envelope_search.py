@@ -29,7 +29,17 @@ def upgrade() -> None:
     """Create the index of the dialect and fill it from the existing envelopes."""
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
-        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        # The extension belongs to the database, not to this schema: made in ``public`` (where
+        # dropping an instance's schema cannot take it away from another instance's indexes),
+        # and its operator class named with whatever schema holds it.
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm SCHEMA public")
+        home = bind.execute(
+            sa.text(
+                "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n"
+                " ON n.oid = e.extnamespace WHERE e.extname = 'pg_trgm'"
+            )
+        ).scalar_one()
+        ops = f'"{home}".gin_trgm_ops'
         op.create_table(
             "envelope_search",
             sa.Column(
@@ -43,11 +53,10 @@ def upgrade() -> None:
             sa.Column("parties", sa.Text, nullable=False),
         )
         op.execute(
-            "CREATE INDEX ix_envelope_search_body ON envelope_search USING gin (body gin_trgm_ops)"
+            f"CREATE INDEX ix_envelope_search_body ON envelope_search USING gin (body {ops})"
         )
         op.execute(
-            "CREATE INDEX ix_envelope_search_parties ON envelope_search "
-            "USING gin (parties gin_trgm_ops)"
+            f"CREATE INDEX ix_envelope_search_parties ON envelope_search USING gin (parties {ops})"
         )
     else:
         op.execute(
