@@ -107,6 +107,10 @@ class Settings:
     smtp_from: str = "Sealtrail <no-reply@sealtrail.invalid>"
     smtp_starttls: bool = False
     smtp_timeout: float = 15.0
+    sms_url: str | None = field(default=None, repr=False)
+    """The SMS gateway's HTTP endpoint (``EVIDENCE_SMS_URL``; docs/envelopes.md, SMS)."""
+    sms_token: str | None = field(default=None, repr=False)
+    sms_timeout: float = 10.0
     webhook_allow_private: bool = False
     rate_limits_enabled: bool = True
     rate_limit_storage: str = field(default="memory://", repr=False)
@@ -232,6 +236,9 @@ def load_settings(env: Mapping[str, Any] | None = None) -> Settings:
         smtp_from=str(source.get("EVIDENCE_SMTP_FROM") or "Sealtrail <no-reply@sealtrail.invalid>"),
         smtp_starttls=_env_bool(source, "EVIDENCE_SMTP_STARTTLS", False),
         smtp_timeout=_env_float(source, "EVIDENCE_SMTP_TIMEOUT", 15.0),
+        sms_url=str(source.get("EVIDENCE_SMS_URL") or "") or None,
+        sms_token=str(source.get("EVIDENCE_SMS_TOKEN") or "") or None,
+        sms_timeout=_env_float(source, "EVIDENCE_SMS_TIMEOUT", 10.0),
         webhook_allow_private=_env_bool(source, "EVIDENCE_WEBHOOK_ALLOW_PRIVATE", False),
         rate_limits_enabled=_env_bool(source, "EVIDENCE_RATE_LIMITS", True),
         rate_limit_storage=str(source.get("EVIDENCE_RATE_LIMIT_STORAGE") or "memory://"),

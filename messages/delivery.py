@@ -37,7 +37,9 @@ from sqlalchemy.pool import ConnectionPoolEntry
 
 from evidence_chain import db, retry_queue
 from evidence_chain.config import Settings
+from messages.errors import SendRefused
 from messages.service import AFTER_COMMIT_FLAG, PENDING, SENT, outbox_table
+from messages.sms import SmsGateway
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +49,6 @@ LEASE_SECONDS = 120.0
 """Longer than one batch can take: a batch of ``BATCH`` messages at ``TIMEOUT`` each."""
 BATCH = 5
 TIMEOUT = 15.0
-
-
-class SendRefused(Exception):
-    """The mail server did not take the message; ``permanent`` if retrying cannot help."""
-
-    def __init__(self, reason: str, *, permanent: bool = False) -> None:
-        super().__init__(reason)
-        self.permanent = permanent
 
 
 URL = re.compile(r"https?://\S+")
@@ -93,7 +87,7 @@ class SmtpTransport:
     starttls: bool = False
     timeout: float = TIMEOUT
 
-    def send(self, to: str, subject: str, body: str) -> None:
+    def send(self, to: str, subject: str, body: str, *, key: str = "") -> None:
         """Send one message (plain text with an HTML alternative); SendRefused if the server
         does not take it."""
         mail = EmailMessage()
@@ -141,13 +135,19 @@ class MailDelivery:
     def __init__(
         self,
         engine: Engine,
-        transport: SmtpTransport,
+        transport: SmtpTransport | None,
         *,
+        sms: SmsGateway | None = None,
         clock: Callable[[], datetime] | None = None,
         rng: random.Random | None = None,
     ) -> None:
         self.engine = engine
         self.transport = transport
+        self.senders: dict[str, Any] = {
+            channel: sender
+            for channel, sender in (("email", transport), ("sms", sms))
+            if sender is not None
+        }
         self.clock = clock or (lambda: datetime.now(UTC))
         self.rng = rng
         # The prompt sender's state, shared between the threads that wake it and its own
@@ -162,11 +162,11 @@ class MailDelivery:
     def for_settings(cls, settings: Settings, engine: Engine) -> MailDelivery | None:
         """The delivery of the configured SMTP server, woken after each transaction that
         queued mail; None when no server is configured (messages are then kept)."""
-        if not settings.smtp_host:
+        if not settings.smtp_host and not settings.sms_url:
             return None
-        delivery = cls(
-            engine,
-            SmtpTransport(
+        smtp = None
+        if settings.smtp_host:
+            smtp = SmtpTransport(
                 settings.smtp_host,
                 settings.smtp_port,
                 user=settings.smtp_user,
@@ -174,8 +174,11 @@ class MailDelivery:
                 sender=settings.smtp_from,
                 starttls=settings.smtp_starttls,
                 timeout=settings.smtp_timeout,
-            ),
-        )
+            )
+        sms = None
+        if settings.sms_url:
+            sms = SmsGateway(settings.sms_url, settings.sms_token, settings.sms_timeout)
+        delivery = cls(engine, smtp, sms=sms)
         delivery.listen(engine)
         return delivery
 
@@ -224,7 +227,12 @@ class MailDelivery:
         with db.reading(self.engine) as conn:
             rows = conn.execute(
                 select(
-                    table.c.id, table.c.recipient, table.c.subject, table.c.body, table.c.attempts
+                    table.c.id,
+                    table.c.channel,
+                    table.c.recipient,
+                    table.c.subject,
+                    table.c.body,
+                    table.c.attempts,
                 )
                 .where(table.c.lease_owner == owner)
                 .order_by(table.c.id)
@@ -238,8 +246,11 @@ class MailDelivery:
         table = outbox_table()
         error: str | None = None
         permanent = False
+        sender = self.senders.get(str(row.channel))
         try:
-            self.transport.send(row.recipient, row.subject, row.body)
+            if sender is None:  # queued under a configuration that had this channel
+                raise SendRefused(f"no sender is configured for {row.channel}")
+            sender.send(row.recipient, row.subject, row.body, key=f"sealtrail-outbox-{row.id}")
         except SendRefused as exc:
             error, permanent = str(exc)[:500], exc.permanent
         attempted_at = self.clock()
@@ -258,9 +269,16 @@ class MailDelivery:
             )
         status = str(values["status"])
         if error is None:
-            log.info("mail %s sent via %s:%s", row.id, self.transport.host, self.transport.port)
+            log.info("message %s (%s) sent", row.id, row.channel)
         else:
-            log.warning("mail %s not sent (%s, %s): %s", row.id, status, values["attempts"], error)
+            log.warning(
+                "message %s (%s) not sent (%s, %s): %s",
+                row.id,
+                row.channel,
+                status,
+                values["attempts"],
+                error,
+            )
         return status
 
     def drain(self, budget_seconds: float = 10.0) -> Result:

@@ -4,14 +4,15 @@ A notifier is handed the caller's database connection, so a message commits (or 
 with the state change that caused it, and nothing talks to a mail server while a transaction
 is open:
 
-* :class:`SmtpNotifier` (when ``EVIDENCE_SMTP_HOST`` is set) queues email as ``pending``;
-  :class:`messages.delivery.MailDelivery` sends it after the transaction ends, with retries.
-* :class:`OutboxNotifier` keeps the message (``kept``) for the operator to read with
-  ``flask --app app outbox`` (the default when no SMTP server is configured).
-* SMS: Sealtrail has no SMS gateway; a message on the ``sms`` channel is always kept.
+* :class:`QueueingNotifier` queues email as ``pending`` when ``EVIDENCE_SMTP_HOST`` is set,
+  and SMS when an HTTP SMS gateway is (``EVIDENCE_SMS_URL``);
+  :class:`messages.delivery.MailDelivery` sends them after the transaction ends, with
+  retries. A channel without a sender keeps its messages.
+* :class:`OutboxNotifier` keeps every message (``kept``) for the operator to read with
+  ``flask --app app outbox`` (the default when neither is configured).
 
 Message bodies may carry one-time codes and live links: they are never logged, and a body is
-erased from the outbox once the mail server has accepted the message.
+erased from the outbox once the mail server or the gateway has accepted the message.
 """
 
 from __future__ import annotations
@@ -152,22 +153,30 @@ class OutboxNotifier(Notifier):
         return "outbox"
 
 
-class SmtpNotifier(Notifier):
-    """Queues email for the mail server; an SMS is kept (there is no SMS gateway)."""
+class QueueingNotifier(Notifier):
+    """Queues the messages of the channels that have a sender (email with an SMTP server,
+    SMS with a gateway) and keeps the others in the outbox for the operator."""
+
+    def __init__(self, channels: frozenset[str]) -> None:
+        self.channels = channels
 
     def send(self, conn: Connection, message: Message) -> str:
-        """Queue an email (sent once the transaction has ended), keep an SMS."""
-        if message.channel != "email":
+        """Queue the message (sent once the transaction has ended), or keep it."""
+        if message.channel not in self.channels:
             _insert(conn, message, KEPT)
             return "outbox"
         _insert(conn, message, PENDING)
         conn.info[AFTER_COMMIT_FLAG] = True
-        return "smtp"
+        return "smtp" if message.channel == "email" else "gateway"
 
 
 def notifier_for(settings: Settings) -> Notifier:
-    """SMTP when ``EVIDENCE_SMTP_HOST`` is set, else the outbox."""
-    return SmtpNotifier() if settings.smtp_host else OutboxNotifier()
+    """Queue email when ``EVIDENCE_SMTP_HOST`` is set and SMS when ``EVIDENCE_SMS_URL`` is;
+    keep in the outbox what has no sender."""
+    channels = frozenset(
+        c for c, on in (("email", settings.smtp_host), ("sms", settings.sms_url)) if on
+    )
+    return QueueingNotifier(channels) if channels else OutboxNotifier()
 
 
 def read_outbox(engine: Engine, *, to: str | None = None, limit: int = 100) -> list[OutboxItem]:

@@ -147,7 +147,7 @@ def test_codes_are_never_in_responses_or_logs(
     seen += client.get(f"/sign/{token}").get_data(as_text=True)
     # our own log lines (the test's mail server, aiosmtpd's "mail.log", logs what it receives)
     ours = "\n".join(r.getMessage() for r in caplog.records if r.name != "mail.log")
-    assert "mail 2 sent via" in ours  # the code was mailed, and logged without it
+    assert "message 2 (email) sent" in ours  # the code was mailed, and logged without it
     seen += ours
     assert code not in seen
     assert token not in ours
