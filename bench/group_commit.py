@@ -14,7 +14,7 @@ import threading
 import time
 from typing import Any
 
-from bench.instance import fresh
+from bench.instance import fresh, postgres_schema
 from evidence_chain.events import parse_event
 
 THREADS = 8
@@ -82,21 +82,8 @@ def run() -> list[str]:
     print(_measure("SQLite", {}), flush=True)
     url = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("EVIDENCE_TEST_DATABASE_URL")
     if url and url.startswith("postgresql"):
-        print(_measure("PostgreSQL", {"DATABASE_URL": _own_schema(url)}), flush=True)
+        print(
+            _measure("PostgreSQL", {"DATABASE_URL": postgres_schema(url, "bench_group_commit")}),
+            flush=True,
+        )
     return []
-
-
-def _own_schema(url: str) -> str:
-    """A fresh schema of that database for this run (dropped at the next run's start)."""
-    from sqlalchemy import create_engine, text
-
-    from evidence_chain.config import normalize_database_url
-
-    base = normalize_database_url(url)
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text('DROP SCHEMA IF EXISTS "bench_group_commit" CASCADE'))
-        conn.execute(text('CREATE SCHEMA "bench_group_commit"'))
-    admin.dispose()
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3Dbench_group_commit"

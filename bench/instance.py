@@ -12,6 +12,23 @@ from runtime.services import Services, build_services
 from runtime.setup import initialise
 
 
+def postgres_schema(url: str, schema: str) -> str:
+    """``url`` pointed at a schema of its own, emptied now (a run leaves it for the next
+    run to drop, so its data can be looked at afterwards)."""
+    from sqlalchemy import create_engine, text
+
+    from evidence_chain.config import normalize_database_url
+
+    base = normalize_database_url(url)
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    admin.dispose()
+    sep = "&" if "?" in base else "?"
+    return f"{base}{sep}options=-csearch_path%3D{schema}"
+
+
 @contextmanager
 def fresh(extra: dict[str, str] | None = None) -> Iterator[tuple[Services, TenantRef]]:
     """An initialised instance in a temporary home with one tenant; closed afterwards.

@@ -19,6 +19,7 @@ from pathlib import Path
 import requests
 from sqlalchemy import create_engine, text
 
+from bench.instance import postgres_schema
 from evidence_chain.config import normalize_database_url
 from tests.service import Service, service_env
 
@@ -40,16 +41,6 @@ def _body(client: int, n: int) -> bytes:
         for i in range(BATCH)
     ]
     return json.dumps({"events": events}).encode()
-
-
-def _fresh_schema(base: str) -> str:
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE'))
-        conn.execute(text(f'CREATE SCHEMA "{SCHEMA}"'))
-    admin.dispose()
-    sep = "&" if "?" in base else "?"
-    return f"{base}{sep}options=-csearch_path%3D{SCHEMA}"
 
 
 class _Sampler(threading.Thread):
@@ -90,7 +81,7 @@ def _run(base: str, workers: int) -> tuple[float, float, float]:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "instance"
         home.mkdir()
-        env = service_env(home, _fresh_schema(base), WEB_CONCURRENCY=str(workers))
+        env = service_env(home, postgres_schema(base, SCHEMA), WEB_CONCURRENCY=str(workers))
         svc = Service(home=home, env=env)
         svc.start()
         try:
